@@ -1,0 +1,14 @@
+// Control flow: branches, joins, durable waits and deliberate failures.
+import { definePiece } from '../../src/piece-sdk/index.js'
+import { delay } from './actions/delay.js'
+import { fail } from './actions/fail.js'
+import { ifAction } from './actions/if.js'
+import { merge } from './actions/merge.js'
+import { switchAction } from './actions/switch.js'
+
+export default definePiece({
+  name: 'flow',
+  version: '1.0.0',
+  title: 'Flow',
+  actions: [ifAction, switchAction, merge, delay, fail],
+})

@@ -1,0 +1,91 @@
+import * as v from 'valibot'
+import { defineAction, PieceError, TerminalError } from '../../../src/piece-sdk/index.js'
+
+const Scalar = v.union([v.string(), v.number(), v.boolean()])
+
+export const request = defineAction({
+  name: 'request',
+  title: 'HTTP request',
+  description: 'Sends one HTTP request; a status of 400 or more fails the attempt with HTTP_<status>.',
+  props: v.object({
+    method: v.optional(v.picklist(['GET', 'POST', 'PUT', 'PATCH', 'DELETE', 'HEAD', 'OPTIONS']), 'GET'),
+    url: v.pipe(v.string(), v.url('must be an absolute http(s) URL')),
+    headers: v.optional(v.record(v.string(), v.string()), {}),
+    query: v.optional(v.record(v.string(), v.union([Scalar, v.array(Scalar)])), {}),
+    body: v.optional(v.unknown()),
+    responseType: v.optional(v.picklist(['json', 'text', 'auto']), 'auto'),
+    failOnStatus: v.optional(v.boolean(), true),
+    /** Send the step's idempotency key as an `Idempotency-Key` header. */
+    idempotent: v.optional(v.boolean(), false),
+  }),
+  output: v.object({ status: v.number(), headers: v.record(v.string(), v.string()), body: v.unknown() }),
+  run: async ({ props, signal, idempotencyKey, log }) => {
+    const url = new URL(props.url)
+    if (url.protocol !== 'http:' && url.protocol !== 'https:') {
+      throw new TerminalError('INVALID_PROPS', `url must be http or https, not ${url.protocol}`)
+    }
+    for (const [key, value] of Object.entries(props.query)) {
+      for (const item of Array.isArray(value) ? value : [value]) url.searchParams.append(key, String(item))
+    }
+    const headers = new Headers(props.headers)
+    if (props.idempotent) headers.set('idempotency-key', idempotencyKey)
+    let body: string | undefined
+    if (props.body !== undefined && props.body !== null) {
+      body = typeof props.body === 'string' ? props.body : JSON.stringify(props.body)
+      if (typeof props.body !== 'string' && !headers.has('content-type'))
+        headers.set('content-type', 'application/json')
+    }
+    log.debug(`${props.method} ${url.origin}${url.pathname}`)
+    let response: Response
+    try {
+      response = await fetch(url, { method: props.method, headers, body, signal })
+    } catch (error) {
+      if (signal.aborted)
+        throw new PieceError('TIMEOUT', `${props.method} ${url.origin}${url.pathname} timed out`)
+      const cause = (error as { cause?: { message?: string } }).cause?.message
+      throw new PieceError(
+        'NETWORK',
+        `${props.method} ${url.origin}${url.pathname} failed: ${cause ?? (error as Error).message}`,
+      )
+    }
+    const text = await response.text()
+    const type = response.headers.get('content-type') ?? ''
+    const parseJson =
+      props.responseType === 'json' || (props.responseType === 'auto' && /\bjson\b/.test(type))
+    let parsed: unknown = text
+    if (parseJson && text.length > 0) {
+      try {
+        parsed = JSON.parse(text)
+      } catch {
+        if (props.responseType === 'json')
+          throw new PieceError('HTTP_INVALID_JSON', 'the response is not JSON')
+      }
+    }
+    const result = { status: response.status, headers: Object.fromEntries(response.headers), body: parsed }
+    if (response.status >= 400 && props.failOnStatus) {
+      const retryable = response.status >= 500 || response.status === 408 || response.status === 429
+      throw new PieceError(
+        `HTTP_${response.status}`,
+        `${props.method} ${url.origin}${url.pathname} answered ${response.status}`,
+        {
+          retryable,
+          retryAfterMs: retryAfter(response.headers.get('retry-after')),
+          details: {
+            status: response.status,
+            body: typeof parsed === 'string' ? parsed.slice(0, 2000) : parsed,
+          },
+        },
+      )
+    }
+    return result
+  },
+})
+
+/** `Retry-After` as seconds or an HTTP date, in milliseconds. */
+function retryAfter(header: string | null): number | undefined {
+  if (!header) return undefined
+  const seconds = Number(header)
+  if (Number.isFinite(seconds)) return Math.max(0, seconds * 1000)
+  const date = Date.parse(header)
+  return Number.isNaN(date) ? undefined : Math.max(0, date - Date.now())
+}

@@ -1,0 +1,47 @@
+// The built-in triggers: how a run starts. The engine itself delivers their output.
+import * as v from 'valibot'
+import { definePiece, defineTrigger } from '../../src/piece-sdk/index.js'
+
+export const manual = defineTrigger({
+  name: 'manual',
+  kind: 'manual',
+  title: 'Manual',
+  description: 'Started by an API call or `piecework run`; its output is the input given with the run.',
+  props: v.strictObject({}),
+})
+
+export const webhook = defineTrigger({
+  name: 'webhook',
+  kind: 'webhook',
+  title: 'Webhook',
+  description: 'Started by a request to /hooks/<path>; its output is { method, path, headers, query, body }.',
+  props: v.strictObject({
+    path: v.pipe(
+      v.string(),
+      v.regex(/^[A-Za-z0-9][A-Za-z0-9/_-]*$/, 'must be a path like orders or team/orders'),
+    ),
+    method: v.optional(v.picklist(['GET', 'POST', 'PUT', 'PATCH', 'DELETE', 'ANY']), 'POST'),
+    respond: v.optional(v.picklist(['immediately', 'onComplete']), 'immediately'),
+    secret: v.optional(v.pipe(v.string(), v.minLength(1))),
+  }),
+})
+
+export const schedule = defineTrigger({
+  name: 'schedule',
+  kind: 'schedule',
+  title: 'Schedule',
+  description: 'Started at each due time of a cron expression; its output is { scheduledAt, firedAt }.',
+  props: v.strictObject({
+    cron: v.pipe(v.string(), v.minLength(1)),
+    timezone: v.optional(v.string(), 'UTC'),
+    overlap: v.optional(v.picklist(['skip', 'allow']), 'skip'),
+  }),
+})
+
+export default definePiece({
+  name: 'trigger',
+  version: '1.0.0',
+  title: 'Triggers',
+  actions: [],
+  triggers: [manual, webhook, schedule],
+})

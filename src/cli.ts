@@ -1,0 +1,97 @@
+#!/usr/bin/env node
+// The command line: serve | run | validate | migrate. Only wiring; the work is in src/commands.
+import { type ParseArgsConfig, parseArgs } from 'node:util'
+import { runCommand } from './commands/run.js'
+import { formatProblems, validateFiles } from './commands/validate.js'
+import { isEngineError, ValidationError } from './errors.js'
+import { loadRegistry } from './piece-sdk/registry.js'
+import { openDatabase } from './store/orm.js'
+
+const USAGE = `usage:
+  piecework serve [--config FILE]
+  piecework run FILE [--input JSON | --input @file.json] [--db URL]
+  piecework validate PATH...
+  piecework migrate [--db URL]`
+
+class UsageError extends Error {}
+
+async function main(argv: string[]): Promise<number> {
+  const [command, ...rest] = argv
+  switch (command) {
+    case 'run': {
+      const { values, positionals } = parse(rest, { input: { type: 'string' }, db: { type: 'string' } })
+      if (positionals.length !== 1) throw new UsageError('run takes exactly one workflow file')
+      return runCommand({
+        file: positionals[0]!,
+        input: values.input as string | undefined,
+        engine: { databaseUrl: (values.db as string | undefined) ?? 'sqlite::memory:' },
+        progress: (line) => process.stderr.write(`${line}\n`),
+      })
+    }
+    case 'validate': {
+      const { positionals } = parse(rest, {})
+      if (positionals.length === 0) throw new UsageError('validate takes one or more files or folders')
+      const reports = await validateFiles(positionals, await loadRegistry())
+      for (const r of reports) {
+        if (r.ok) process.stdout.write(`ok      ${r.file}\n`)
+        else process.stdout.write(`invalid ${r.file}: ${formatProblems(r.message ?? '', r.problems)}\n`)
+      }
+      return reports.every((r) => r.ok) ? 0 : 2
+    }
+    case 'migrate': {
+      const { values } = parse(rest, { db: { type: 'string' } })
+      const url =
+        (values.db as string | undefined) ??
+        process.env.PIECEWORK_DATABASE_URL ??
+        'sqlite:./data/piecework.db'
+      const db = await openDatabase(url)
+      await db.close()
+      process.stderr.write(`the database at ${url.replace(/\/\/[^@/]*@/, '//***@')} is up to date\n`)
+      return 0
+    }
+    case 'serve': {
+      const { serveCommand } = await import('./commands/serve.js')
+      const { values } = parse(rest, { config: { type: 'string' } })
+      return serveCommand({ configFile: values.config as string | undefined })
+    }
+    case undefined:
+    case 'help':
+    case '--help':
+      process.stdout.write(`${USAGE}\n`)
+      return command === undefined ? 2 : 0
+    default:
+      throw new UsageError(`unknown command '${command}'`)
+  }
+}
+
+function parse(args: string[], options: NonNullable<ParseArgsConfig['options']>) {
+  try {
+    return parseArgs({ args, options, allowPositionals: true, strict: true })
+  } catch (error) {
+    throw new UsageError((error as Error).message)
+  }
+}
+
+main(process.argv.slice(2))
+  .then(
+    (code) => {
+      process.exitCode = code
+    },
+    (error: unknown) => {
+      if (error instanceof UsageError) {
+        process.stderr.write(`piecework: ${error.message}\n${USAGE}\n`)
+        process.exitCode = 2
+      } else if (error instanceof ValidationError) {
+        process.stderr.write(`piecework: ${formatProblems(error.message, error.problems)}\n`)
+        process.exitCode = 2
+      } else if (isEngineError(error)) {
+        process.stderr.write(`piecework: ${error.code}: ${error.message}\n`)
+        process.exitCode = 1
+      } else {
+        process.stderr.write(`piecework: ${(error as Error)?.stack ?? String(error)}\n`)
+        process.exitCode = 1
+      }
+    },
+  )
+  // `serve` resolves only once it has shut down; whatever else is still open must not keep us alive
+  .finally(() => process.exit())

@@ -1,0 +1,166 @@
+// From a raw definition to a compiled workflow: schema, pieces, props, expressions and graph checked
+// together so that every problem is reported at once, each with its path.
+import { createHash } from 'node:crypto'
+import * as v from 'valibot'
+import { type Problem, ValidationError } from '../errors.js'
+import { type ActionDefinition, actionHandles, type TriggerDefinition } from '../piece-sdk/define.js'
+import type { PieceRegistry } from '../piece-sdk/registry.js'
+import { parseDuration } from './duration.js'
+import { checkGraph, type Edge, parseNeed } from './graph.js'
+import { issuesToProblems } from './issues.js'
+import { type StepDefinition, type WorkflowDefinition, WorkflowSchema } from './schema.js'
+import { compileTemplate, type ExpressionSyntaxError, isExpressionText, type Template } from './template.js'
+
+export interface RetryPolicy {
+  attempts: number
+  backoff: 'fixed' | 'exponential'
+  delayMs: number
+  maxDelayMs: number | undefined
+}
+
+export interface CompiledStep {
+  id: string
+  uses: string
+  action: ActionDefinition
+  props: Template
+  needs: Edge[]
+  join: 'all' | 'any'
+  retry: RetryPolicy | undefined
+  timeoutMs: number | undefined
+  onError: 'fail' | 'continue' | 'branch'
+  handles: string[]
+}
+
+export interface CompiledWorkflow {
+  id: string
+  definition: WorkflowDefinition
+  /** sha256 of the definition: equal definitions are the same version. */
+  hash: string
+  trigger: { uses: string; kind: TriggerDefinition['kind']; props: Record<string, unknown> }
+  steps: CompiledStep[]
+  byId: Map<string, CompiledStep>
+  /** Step ids that need each step. */
+  dependents: Map<string, string[]>
+  output: Template | undefined
+}
+
+export function compileWorkflow(raw: unknown, registry: PieceRegistry): CompiledWorkflow {
+  const parsed = v.safeParse(WorkflowSchema, raw)
+  if (!parsed.success) {
+    throw new ValidationError('the workflow definition is invalid', issuesToProblems(parsed.issues))
+  }
+  const definition = parsed.output
+  const problems: Problem[] = []
+  const syntax: ExpressionSyntaxError[] = []
+
+  const trigger = registry.trigger(definition.trigger.uses)
+  if (!trigger) {
+    problems.push({ path: 'trigger.uses', message: `unknown trigger '${definition.trigger.uses}'` })
+  } else {
+    problems.push(...checkStaticProps(trigger.props, definition.trigger.with, 'trigger.with'))
+  }
+
+  const steps = definition.steps.map((step, i) => compileStep(step, i, registry, problems, syntax))
+  for (const error of syntax) {
+    problems.push({
+      path: error.path,
+      message: `step '${stepIdAt(definition, error.path)}': ${error.message}`,
+    })
+  }
+  problems.push(
+    ...checkGraph(
+      definition.steps.map((step, i) => ({ id: step.id, needs: step.needs, handles: steps[i]?.handles })),
+    ),
+  )
+  const outputErrors: ExpressionSyntaxError[] = []
+  const output =
+    definition.output === undefined ? undefined : compileTemplate(definition.output, 'output', outputErrors)
+  for (const error of outputErrors)
+    problems.push({ path: 'output', message: `workflow output: ${error.message}` })
+
+  if (problems.length > 0) throw new ValidationError(`workflow '${definition.id}' is invalid`, problems)
+  const compiled = steps as CompiledStep[]
+  return {
+    id: definition.id,
+    definition,
+    hash: hashDefinition(definition),
+    trigger: { uses: definition.trigger.uses, kind: trigger!.kind, props: definition.trigger.with },
+    steps: compiled,
+    byId: new Map(compiled.map((s) => [s.id, s])),
+    dependents: dependentsById(compiled),
+    output,
+  }
+}
+
+function compileStep(
+  step: StepDefinition,
+  index: number,
+  registry: PieceRegistry,
+  problems: Problem[],
+  syntax: ExpressionSyntaxError[],
+): CompiledStep | undefined {
+  const path = `steps[${index}]`
+  const props = compileTemplate(step.with, `${path}.with`, syntax)
+  const action = registry.action(step.uses)
+  if (!action) {
+    problems.push({
+      path: `${path}.uses`,
+      message: `step '${step.id}' uses '${step.uses}': no such piece action`,
+    })
+    return undefined
+  }
+  problems.push(...checkStaticProps(action.props, step.with, `${path}.with`, step.id))
+  return {
+    id: step.id,
+    uses: step.uses,
+    action,
+    props,
+    needs: step.needs.map(parseNeed),
+    join: step.join,
+    retry: step.retry && {
+      attempts: step.retry.attempts,
+      backoff: step.retry.backoff,
+      delayMs: parseDuration(step.retry.delay) ?? 1000,
+      maxDelayMs: step.retry.maxDelay === undefined ? undefined : parseDuration(step.retry.maxDelay),
+    },
+    timeoutMs: step.timeout === undefined ? undefined : parseDuration(step.timeout),
+    onError: step.onError,
+    handles: [...actionHandles(action, step.with), ...(step.onError === 'branch' ? ['error'] : [])],
+  }
+}
+
+/** Props are checked as written; values that are expressions are checked once they resolve. */
+function checkStaticProps(
+  schema: v.GenericSchema,
+  props: Record<string, unknown>,
+  prefix: string,
+  stepId?: string,
+): Problem[] {
+  const result = v.safeParse(schema, props)
+  if (result.success) return []
+  const issues = result.issues.filter((issue) => !isExpressionText(issue.input))
+  return issuesToProblems(issues, prefix).map((p) => ({
+    path: p.path,
+    message: stepId ? `step '${stepId}': ${p.message}` : p.message,
+  }))
+}
+
+function stepIdAt(definition: WorkflowDefinition, path: string): string {
+  const match = /^steps\[(\d+)\]/.exec(path)
+  return (match && definition.steps[Number(match[1])]?.id) || '?'
+}
+
+function dependentsById(steps: CompiledStep[]): Map<string, string[]> {
+  const dependents = new Map<string, string[]>(steps.map((s) => [s.id, []]))
+  for (const step of steps) {
+    for (const edge of step.needs) {
+      const list = dependents.get(edge.from)!
+      if (!list.includes(step.id)) list.push(step.id)
+    }
+  }
+  return dependents
+}
+
+export function hashDefinition(definition: unknown): string {
+  return createHash('sha256').update(JSON.stringify(definition)).digest('hex')
+}

@@ -1,0 +1,127 @@
+// The piece framework: a piece is a declarative object of actions and triggers whose props and
+// outputs are valibot schemas, checked by the runtime on the way in and out.
+import type * as v from 'valibot'
+
+// biome-ignore lint/suspicious/noExplicitAny: schemas of any shape are accepted
+export type AnySchema = v.GenericSchema<any, any>
+
+export interface StepLogger {
+  debug(msg: string, data?: unknown): void
+  info(msg: string, data?: unknown): void
+  warn(msg: string, data?: unknown): void
+  error(msg: string, data?: unknown): void
+}
+
+export interface RunInfo {
+  id: string
+  workflowId: string
+  workflowVersion: number
+}
+
+export interface ActionContext<Props> {
+  props: Props
+  /** The value of the first delivering need (for a root step, the trigger's output). */
+  input: unknown
+  /** One key per delivering need, keyed by step id. */
+  inputs: Record<string, unknown>
+  /** The trigger's output; only for actions declared with `runData: true`. */
+  trigger: unknown
+  /** Finished steps' outputs; only for actions declared with `runData: true`. */
+  steps: Record<string, { output: unknown }>
+  run: RunInfo
+  stepId: string
+  /** 1 on the first try. */
+  attempt: number
+  /** `runId:stepId`: the same on every attempt and after a restart; pass it to services that deduplicate. */
+  idempotencyKey: string
+  log: StepLogger
+  /** Aborted when the step is cancelled or times out. */
+  signal: AbortSignal
+  limits: { maxOutputBytes: number; timeoutMs: number }
+}
+
+const FIRED = Symbol.for('piecework.Fired')
+const WAITING = Symbol.for('piecework.Waiting')
+
+export interface Fired {
+  readonly [FIRED]: true
+  readonly handle: string
+  readonly value: unknown
+}
+
+export interface Waiting {
+  readonly [WAITING]: true
+  readonly until: number
+  readonly value: unknown
+}
+
+/** Ends the step on `handle` instead of `out`. */
+export function fire(handle: string, value: unknown): Fired {
+  return { [FIRED]: true, handle, value }
+}
+
+/** Ends the step after a durable wait: the step delivers `value` on `out` once `until` has passed. */
+export function waitUntil(until: Date | number, value: unknown): Waiting {
+  return { [WAITING]: true, until: typeof until === 'number' ? until : until.getTime(), value }
+}
+
+export function isFired(value: unknown): value is Fired {
+  return typeof value === 'object' && value !== null && (value as Record<symbol, unknown>)[FIRED] === true
+}
+
+export function isWaiting(value: unknown): value is Waiting {
+  return typeof value === 'object' && value !== null && (value as Record<symbol, unknown>)[WAITING] === true
+}
+
+export interface ActionDefinition<Props = unknown, Output = unknown> {
+  name: string
+  title?: string
+  description?: string
+  props: v.GenericSchema<unknown, Props>
+  output?: v.GenericSchema<unknown, Output>
+  /** The handles the action may fire; `out` when not given. A function gets the step's static props. */
+  handles?: readonly string[] | ((props: Record<string, unknown>) => string[])
+  /** Whether `trigger` and `steps` are copied into the context (costly for big runs, so opt-in). */
+  runData?: boolean
+  run(ctx: ActionContext<Props>): Promise<Output | Fired | Waiting> | Output | Fired | Waiting
+}
+
+export type TriggerKind = 'manual' | 'webhook' | 'schedule'
+
+export interface TriggerDefinition<Props = unknown> {
+  name: string
+  kind: TriggerKind
+  title?: string
+  description?: string
+  props: v.GenericSchema<unknown, Props>
+}
+
+export interface PieceDefinition {
+  name: string
+  version: string
+  title?: string
+  description?: string
+  // biome-ignore lint/suspicious/noExplicitAny: a piece holds actions of differing prop types
+  actions: ActionDefinition<any, any>[]
+  // biome-ignore lint/suspicious/noExplicitAny: as above
+  triggers?: TriggerDefinition<any>[]
+}
+
+export function defineAction<Props, Output>(
+  action: ActionDefinition<Props, Output>,
+): ActionDefinition<Props, Output> {
+  return action
+}
+
+export function defineTrigger<Props>(trigger: TriggerDefinition<Props>): TriggerDefinition<Props> {
+  return trigger
+}
+
+export function definePiece(piece: PieceDefinition): PieceDefinition {
+  return piece
+}
+
+export function actionHandles(action: ActionDefinition, props: Record<string, unknown>): string[] {
+  if (!action.handles) return ['out']
+  return typeof action.handles === 'function' ? action.handles(props) : [...action.handles]
+}

@@ -1,0 +1,5 @@
+// What a piece author imports: the define* functions, handle and wait results, and the error types.
+
+export { parseDuration } from '../definition/duration.js'
+export { PieceError, TerminalError } from '../errors.js'
+export * from './define.js'

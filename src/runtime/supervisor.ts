@@ -1,0 +1,235 @@
+// The supervisor actor of one run: the only code that changes the run. A thin loop: take an event,
+// ask `transition` what follows, checkpoint the changes, and only then carry out the effects.
+import type { CompiledWorkflow } from '../definition/compile.js'
+import { renderTemplate } from '../definition/template.js'
+import type { Checkpoint, CheckpointWriter, RunPatch, StepRow } from '../store/checkpoints.js'
+import type { WorkerPool } from '../workers/pool.js'
+import type { LogLevel } from '../workers/protocol.js'
+import { stepInputs } from './join.js'
+import { defaultRunOutput } from './output.js'
+import { RUN_ENDED, type RunState, type StepState } from './state.js'
+import type { Timers } from './timers.js'
+import { type Effect, type RunEvent, transition } from './transition.js'
+
+export interface SupervisorDeps {
+  pool: WorkerPool
+  writer: CheckpointWriter
+  timers: Timers
+  now: () => number
+  limits: { stepTimeoutMs: number; maxOutputBytes: number }
+  /** Told of every change a checkpoint made durable, and of every log line. */
+  observer?: RunObserver
+}
+
+export interface RunObserver {
+  step?(runId: string, step: StepState): void
+  run?(runId: string, state: RunState): void
+  log?(runId: string, stepId: string | null, level: LogLevel, msg: string, data: unknown): void
+}
+
+export class Supervisor {
+  readonly done: Promise<RunState>
+  private resolveDone!: (state: RunState) => void
+  private readonly aborts = new Map<string, AbortController>()
+  /** `steps.<id>.output` for expressions and code: every step that delivered. */
+  private readonly outputs: Record<string, { output: unknown }> = {}
+
+  constructor(
+    readonly workflow: CompiledWorkflow,
+    readonly version: number,
+    readonly state: RunState,
+    private readonly trigger: unknown,
+    private readonly deps: SupervisorDeps,
+  ) {
+    this.done = new Promise((resolve) => {
+      this.resolveDone = resolve
+    })
+    for (const step of state.steps.values())
+      if (step.handle !== undefined) this.outputs[step.id] = { output: step.output }
+  }
+
+  start(): void {
+    this.receive({ type: 'start' })
+  }
+
+  /** After a restart: steps that were running run again; timers are armed again. */
+  resume(): void {
+    for (const step of this.state.steps.values()) {
+      if (step.status === 'running') void this.runStep(step.id)
+      else if (step.status === 'waiting' && step.wakeAt !== undefined) this.arm(step.id, step.wakeAt)
+    }
+  }
+
+  cancel(reason = 'the run was cancelled'): void {
+    this.receive({ type: 'cancel', reason })
+  }
+
+  private receive(event: RunEvent): void {
+    const runStatus = this.state.status
+    const t = transition(this.workflow, this.state, event, this.deps.now())
+    if (t.changed.size === 0 && t.effects.length === 0 && runStatus === this.state.status) return
+    void this.commit(t.changed, t.effects, runStatus)
+  }
+
+  private async commit(changed: Set<string>, effects: Effect[], previous: RunState['status']): Promise<void> {
+    const runChanged = previous !== this.state.status
+    const checkpoint: Checkpoint = {
+      steps: [...changed].map((id) => this.stepRow(this.state.steps.get(id)!)),
+    }
+    const ended = effects.some((e) => e.type === 'ended')
+    for (const id of changed) {
+      const step = this.state.steps.get(id)!
+      if (step.handle !== undefined) this.outputs[id] = { output: step.output }
+    }
+    if (ended || runChanged) {
+      const patch: RunPatch = await this.runPatch(ended)
+      if (previous === 'queued') patch.started_at = this.deps.now()
+      checkpoint.runs = [patch]
+    }
+    await this.deps.writer.write(checkpoint)
+    for (const id of changed) this.deps.observer?.step?.(this.state.id, this.state.steps.get(id)!)
+    if (runChanged || ended) this.deps.observer?.run?.(this.state.id, this.state)
+    for (const effect of effects) this.perform(effect)
+  }
+
+  private perform(effect: Effect): void {
+    switch (effect.type) {
+      case 'dispatch':
+        void this.runStep(effect.stepId)
+        break
+      case 'timer':
+        this.arm(effect.stepId, effect.at)
+        break
+      case 'abort':
+        this.aborts.get(effect.stepId)?.abort()
+        this.deps.timers.cancel(this.timerKey(effect.stepId))
+        break
+      case 'ended':
+        this.resolveDone(this.state)
+        break
+    }
+  }
+
+  private arm(stepId: string, at: number): void {
+    this.deps.timers.schedule(this.timerKey(stepId), at, () => this.receive({ type: 'due', stepId }))
+  }
+
+  private timerKey(stepId: string): string {
+    return `${this.state.id}:${stepId}`
+  }
+
+  private scope(input: unknown, inputs: Record<string, unknown>) {
+    return {
+      trigger: this.trigger,
+      steps: this.outputs,
+      input,
+      inputs,
+      run: { id: this.state.id },
+      workflow: { id: this.workflow.id, version: this.version },
+    }
+  }
+
+  private async runStep(stepId: string): Promise<void> {
+    const spec = this.workflow.byId.get(stepId)!
+    const step = this.state.steps.get(stepId)!
+    if (step.status !== 'running' || this.aborts.has(stepId)) return
+    const controller = new AbortController()
+    this.aborts.set(stepId, controller)
+    try {
+      const { input, inputs } = stepInputs(spec.needs, step.mailbox, this.trigger)
+      let props: unknown
+      try {
+        props = await renderTemplate(spec.props, this.scope(input, inputs))
+      } catch (error) {
+        const message = `step '${stepId}': ${(error as Error).message}`
+        this.receive({ type: 'failed', stepId, error: { code: 'EXPRESSION', message }, retryable: false })
+        return
+      }
+      const runData = spec.action.runData === true
+      const reply = await this.deps.pool.run(
+        {
+          uses: spec.uses,
+          props,
+          input,
+          inputs,
+          trigger: runData ? this.trigger : undefined,
+          steps: runData ? this.outputs : undefined,
+          run: { id: this.state.id, workflowId: this.workflow.id, workflowVersion: this.version },
+          stepId,
+          attempt: step.attempts,
+          idempotencyKey: `${this.state.id}:${stepId}`,
+          timeoutMs: spec.timeoutMs ?? this.deps.limits.stepTimeoutMs,
+          maxOutputBytes: this.deps.limits.maxOutputBytes,
+        },
+        controller.signal,
+        (level, msg, data) => this.log(stepId, level, msg, data),
+      )
+      if (!reply.ok) {
+        const { code, message, details } = reply.error
+        this.receive({
+          type: 'failed',
+          stepId,
+          error: details === undefined ? { code, message } : { code, message, details },
+          retryable: reply.error.retryable,
+          retryAfterMs: reply.error.retryAfterMs,
+        })
+      } else if (reply.kind === 'wait') {
+        this.receive({ type: 'waiting', stepId, until: reply.until, value: JSON.parse(reply.json) })
+      } else {
+        this.receive({ type: 'delivered', stepId, handle: reply.handle, value: JSON.parse(reply.json) })
+      }
+    } finally {
+      this.aborts.delete(stepId)
+    }
+  }
+
+  log(stepId: string | null, level: LogLevel, msg: string, data?: unknown): void {
+    this.deps.writer.log({
+      run_id: this.state.id,
+      step_id: stepId,
+      ts: this.deps.now(),
+      level,
+      msg,
+      data: data === undefined ? null : JSON.stringify(data),
+    })
+    this.deps.observer?.log?.(this.state.id, stepId, level, msg, data)
+  }
+
+  private async runPatch(ended: boolean): Promise<RunPatch> {
+    const state = this.state
+    if (!ended || !RUN_ENDED.has(state.status)) return { id: state.id, status: state.status }
+    let output: unknown = null
+    if (state.status === 'succeeded') {
+      try {
+        output = this.workflow.output
+          ? await renderTemplate(this.workflow.output, this.scope(null, {}))
+          : defaultRunOutput(state.steps, this.workflow.dependents)
+      } catch (error) {
+        state.status = 'failed'
+        state.error = { code: 'EXPRESSION', message: `workflow output: ${(error as Error).message}` }
+      }
+    }
+    return {
+      id: state.id,
+      status: state.status,
+      output: state.status === 'succeeded' ? JSON.stringify(output) : null,
+      error: state.error && state.status !== 'succeeded' ? JSON.stringify(state.error) : null,
+      finished_at: this.deps.now(),
+    }
+  }
+
+  private stepRow(step: StepState): StepRow {
+    return {
+      run_id: this.state.id,
+      step_id: step.id,
+      status: step.status,
+      attempts: step.attempts,
+      handle: step.handle ?? null,
+      output: step.output === undefined ? null : JSON.stringify(step.output),
+      error: step.error ? JSON.stringify(step.error) : null,
+      wake_at: step.wakeAt ?? null,
+      started_at: step.startedAt ?? null,
+      finished_at: step.finishedAt ?? null,
+    }
+  }
+}

@@ -1,0 +1,153 @@
+// The checkpoint writer: every change to runs, steps and run logs goes through here. Writes that
+// arrive while a transaction is in flight are grouped into the next one (group commit), and each
+// caller is answered only once its rows are durable.
+import type { Knex } from '@mikro-orm/knex'
+
+export interface NewRunRow {
+  id: string
+  workflow_id: string
+  workflow_version: number
+  status: string
+  input: string
+  created_at: number
+}
+
+export interface RunPatch {
+  id: string
+  status?: string
+  output?: string | null
+  error?: string | null
+  started_at?: number | null
+  finished_at?: number | null
+}
+
+export interface StepRow {
+  run_id: string
+  step_id: string
+  status: string
+  attempts: number
+  handle: string | null
+  output: string | null
+  error: string | null
+  wake_at: number | null
+  started_at: number | null
+  finished_at: number | null
+}
+
+export interface LogRow {
+  run_id: string
+  step_id: string | null
+  ts: number
+  level: string
+  msg: string
+  data: string | null
+}
+
+export interface Checkpoint {
+  newRuns?: NewRunRow[]
+  runs?: RunPatch[]
+  steps?: StepRow[]
+  logs?: LogRow[]
+}
+
+/** Rows per statement, under SQLite's limit on bound variables. */
+const CHUNK = 200
+
+export class CheckpointWriter {
+  private newRuns: NewRunRow[] = []
+  private runs = new Map<string, RunPatch>()
+  private steps = new Map<string, StepRow>()
+  private logs: LogRow[] = []
+  private waiters: { resolve: () => void; reject: (error: unknown) => void }[] = []
+  private flushing: Promise<void> | undefined
+  private scheduled = false
+  /** Transactions committed and rows written, for metrics and benchmarks. */
+  readonly stats = { commits: 0, rows: 0 }
+
+  constructor(private readonly knex: Knex) {}
+
+  /** Resolves when every row of this checkpoint is durable. */
+  write(checkpoint: Checkpoint): Promise<void> {
+    this.add(checkpoint)
+    return new Promise((resolve, reject) => {
+      this.waiters.push({ resolve, reject })
+      this.schedule()
+    })
+  }
+
+  /** Log lines need no answer: they ride along with the next commit. */
+  log(row: LogRow): void {
+    this.logs.push(row)
+    this.schedule()
+  }
+
+  /** Resolves once everything handed over so far is durable. */
+  async drain(): Promise<void> {
+    while (this.flushing || this.pending()) {
+      if (this.flushing) await this.flushing.catch(() => {})
+      else await this.write({})
+    }
+  }
+
+  private add({ newRuns, runs, steps, logs }: Checkpoint): void {
+    if (newRuns) this.newRuns.push(...newRuns)
+    for (const patch of runs ?? []) this.runs.set(patch.id, { ...this.runs.get(patch.id), ...patch })
+    for (const row of steps ?? []) this.steps.set(`${row.run_id}\u0000${row.step_id}`, row)
+    if (logs) this.logs.push(...logs)
+  }
+
+  private pending(): boolean {
+    return (
+      this.newRuns.length + this.runs.size + this.steps.size + this.logs.length > 0 || this.waiters.length > 0
+    )
+  }
+
+  private schedule(): void {
+    if (this.scheduled || this.flushing) return
+    this.scheduled = true
+    setImmediate(() => {
+      this.scheduled = false
+      this.flushing = this.flush().finally(() => {
+        this.flushing = undefined
+        if (this.pending()) this.schedule()
+      })
+    })
+  }
+
+  private async flush(): Promise<void> {
+    const batch = {
+      newRuns: this.newRuns,
+      runs: [...this.runs.values()],
+      steps: [...this.steps.values()],
+      logs: this.logs,
+    }
+    const waiters = this.waiters
+    this.newRuns = []
+    this.runs = new Map()
+    this.steps = new Map()
+    this.logs = []
+    this.waiters = []
+    try {
+      const rows = batch.newRuns.length + batch.runs.length + batch.steps.length + batch.logs.length
+      if (rows > 0) {
+        await this.knex.transaction(async (trx) => {
+          for (const chunk of chunks(batch.newRuns)) await trx('runs').insert(chunk)
+          for (const chunk of chunks(batch.steps)) {
+            await trx('step_states').insert(chunk).onConflict(['run_id', 'step_id']).merge()
+          }
+          for (const { id, ...patch } of batch.runs) await trx('runs').where({ id }).update(patch)
+          for (const chunk of chunks(batch.logs)) await trx('run_logs').insert(chunk)
+        })
+        this.stats.commits++
+        this.stats.rows += rows
+      }
+      for (const waiter of waiters) waiter.resolve()
+    } catch (error) {
+      for (const waiter of waiters) waiter.reject(error)
+    }
+  }
+}
+
+function* chunks<T>(rows: T[]): Generator<T[]> {
+  for (let i = 0; i < rows.length; i += CHUNK) yield rows.slice(i, i + CHUNK)
+}

@@ -1,0 +1,88 @@
+// The persisted state of the engine. Times are epoch milliseconds, JSON values are stored as text
+// (they arrive from the workers already serialised), so both databases read and write them alike.
+import { defineEntity, type InferEntity } from '@mikro-orm/core'
+import type { RunStatus, StepStatus } from '../runtime/state.js'
+
+export const WorkflowEntity = defineEntity({
+  name: 'Workflow',
+  tableName: 'workflows',
+  properties: (p) => ({
+    id: p.string().primary(),
+    name: p.string().nullable(),
+    currentVersion: p.integer(),
+    triggerKind: p.string(),
+    createdAt: p.bigint('number'),
+    updatedAt: p.bigint('number'),
+    deletedAt: p.bigint('number').nullable(),
+  }),
+})
+
+export const WorkflowVersionEntity = defineEntity({
+  name: 'WorkflowVersion',
+  tableName: 'workflow_versions',
+  properties: (p) => ({
+    workflowId: p.string().primary(),
+    version: p.integer().primary(),
+    definition: p.text(),
+    hash: p.string(),
+    createdAt: p.bigint('number'),
+  }),
+  primaryKeys: ['workflowId', 'version'],
+})
+
+export const RunEntity = defineEntity({
+  name: 'Run',
+  tableName: 'runs',
+  properties: (p) => ({
+    id: p.string().primary(),
+    workflowId: p.string(),
+    workflowVersion: p.integer(),
+    status: p.string().$type<RunStatus>(),
+    input: p.text().nullable(),
+    output: p.text().nullable(),
+    error: p.text().nullable(),
+    createdAt: p.bigint('number'),
+    startedAt: p.bigint('number').nullable(),
+    finishedAt: p.bigint('number').nullable(),
+  }),
+  indexes: [{ properties: ['workflowId', 'createdAt'] }, { properties: ['status'] }],
+})
+
+export const StepStateEntity = defineEntity({
+  name: 'StepState',
+  tableName: 'step_states',
+  properties: (p) => ({
+    runId: p.string().primary(),
+    stepId: p.string().primary(),
+    status: p.string().$type<StepStatus>(),
+    attempts: p.integer(),
+    handle: p.string().nullable(),
+    output: p.text().nullable(),
+    error: p.text().nullable(),
+    wakeAt: p.bigint('number').nullable(),
+    startedAt: p.bigint('number').nullable(),
+    finishedAt: p.bigint('number').nullable(),
+  }),
+  primaryKeys: ['runId', 'stepId'],
+})
+
+export const RunLogEntity = defineEntity({
+  name: 'RunLog',
+  tableName: 'run_logs',
+  properties: (p) => ({
+    id: p.integer().primary().autoincrement(),
+    runId: p.string(),
+    stepId: p.string().nullable(),
+    ts: p.bigint('number'),
+    level: p.string(),
+    msg: p.text(),
+    data: p.text().nullable(),
+  }),
+  indexes: [{ properties: ['runId', 'id'] }],
+})
+
+export const ENTITIES = [WorkflowEntity, WorkflowVersionEntity, RunEntity, StepStateEntity, RunLogEntity]
+
+export type WorkflowRow = InferEntity<typeof WorkflowEntity>
+export type RunRow = InferEntity<typeof RunEntity>
+export type StepStateRow = InferEntity<typeof StepStateEntity>

@@ -1,0 +1,78 @@
+// Opens the database named by a URL (`sqlite:<file>`, `sqlite::memory:`, `postgres://…`) through
+// MikroORM, with the engine's entities and migrations.
+
+import type { MikroORM, Options } from '@mikro-orm/core'
+import type { Knex } from '@mikro-orm/knex'
+import { Migrator } from '@mikro-orm/migrations'
+import { ValidationError } from '../errors.js'
+import { ENTITIES } from './entities.js'
+import { Migration0001Initial } from './migrations/0001-initial.js'
+
+export type DatabaseKind = 'sqlite' | 'postgres'
+
+export interface DatabaseTarget {
+  kind: DatabaseKind
+  /** A file path or `:memory:` for SQLite; the connection URL for PostgreSQL. */
+  location: string
+}
+
+export function parseDatabaseUrl(url: string): DatabaseTarget {
+  if (url.startsWith('postgres://') || url.startsWith('postgresql://'))
+    return { kind: 'postgres', location: url }
+  if (url === ':memory:') return { kind: 'sqlite', location: ':memory:' }
+  if (url.startsWith('sqlite:')) {
+    const location = url.slice('sqlite:'.length).replace(/^\/\/(?=\/)/, '')
+    if (location) return { kind: 'sqlite', location }
+  }
+  throw new ValidationError(`database.url '${url}' is not sqlite:<file>, sqlite::memory: or postgres://…`, [
+    { path: 'database.url', message: 'expected sqlite:<file>, sqlite::memory: or postgres://…' },
+  ])
+}
+
+export const MIGRATIONS = [{ name: '0001-initial', class: Migration0001Initial }]
+
+export async function ormOptions(url: string): Promise<Options> {
+  const target = parseDatabaseUrl(url)
+  const common: Options = {
+    entities: ENTITIES,
+    extensions: [Migrator],
+    migrations: {
+      migrationsList: MIGRATIONS,
+      snapshot: false,
+      transactional: true,
+      silent: true,
+      tableName: 'piecework_migrations',
+    },
+    allowGlobalContext: false,
+    debug: false,
+    discovery: { warnWhenNoEntities: false },
+  }
+  if (target.kind === 'postgres') {
+    const { PostgreSqlDriver } = await import('@mikro-orm/postgresql')
+    return { ...common, driver: PostgreSqlDriver, clientUrl: target.location, pool: { min: 1, max: 10 } }
+  }
+  const { SqliteDriver } = await import('@mikro-orm/sqlite')
+  return { ...common, driver: SqliteDriver, dbName: target.location }
+}
+
+export interface Database {
+  kind: DatabaseKind
+  orm: MikroORM
+  knex: Knex
+  close(): Promise<void>
+}
+
+/** Connects, tunes SQLite for durability with speed (WAL), and brings the schema up to date. */
+export async function openDatabase(url: string, options: { migrate?: boolean } = {}): Promise<Database> {
+  const { MikroORM } = await import('@mikro-orm/core')
+  const orm = await MikroORM.init(await ormOptions(url))
+  const kind = parseDatabaseUrl(url).kind
+  const knex = (orm.em as unknown as { getKnex(): Knex }).getKnex()
+  if (kind === 'sqlite') {
+    await knex.raw('pragma journal_mode = WAL')
+    await knex.raw('pragma synchronous = NORMAL')
+    await knex.raw('pragma busy_timeout = 5000')
+  }
+  if (options.migrate !== false) await orm.getMigrator().up()
+  return { kind, orm, knex, close: () => orm.close(true) }
+}

@@ -1,0 +1,116 @@
+// Workflows and their immutable versions. A definition whose hash equals the current version's is
+// not stored again; any other change becomes the next version, and runs keep the version they began.
+import type { MikroORM } from '@mikro-orm/core'
+import { ConflictError, NotFoundError } from '../errors.js'
+import { WorkflowEntity, type WorkflowRow, WorkflowVersionEntity } from './entities.js'
+
+export interface StoredVersion {
+  id: string
+  version: number
+  name: string | null
+  triggerKind: string
+  definition: unknown
+  hash: string
+  createdAt: number
+  updatedAt: number
+}
+
+export interface SaveResult {
+  version: number
+  /** False when the definition equals the current version. */
+  created: boolean
+}
+
+export class WorkflowStore {
+  constructor(private readonly orm: MikroORM) {}
+
+  /** Stores a definition as the workflow's next version, unless it is unchanged. */
+  async save(
+    input: { id: string; name?: string; triggerKind: string; definition: unknown; hash: string },
+    options: { mustExist?: boolean; mustNotExist?: boolean } = {},
+  ): Promise<SaveResult> {
+    return this.orm.em.fork().transactional(async (em) => {
+      const now = Date.now()
+      const current = await em.findOne(WorkflowEntity, { id: input.id })
+      const live = current && current.deletedAt == null ? current : null
+      if (options.mustExist && !live) throw new NotFoundError(`workflow '${input.id}' does not exist`)
+      if (options.mustNotExist && live) throw new ConflictError(`workflow '${input.id}' exists already`)
+      if (live) {
+        const head = await em.findOne(WorkflowVersionEntity, {
+          workflowId: input.id,
+          version: live.currentVersion,
+        })
+        if (head?.hash === input.hash) return { version: live.currentVersion, created: false }
+      }
+      const version = (current?.currentVersion ?? 0) + 1
+      em.create(WorkflowVersionEntity, {
+        workflowId: input.id,
+        version,
+        definition: JSON.stringify(input.definition),
+        hash: input.hash,
+        createdAt: now,
+      })
+      if (current) {
+        current.currentVersion = version
+        current.name = input.name ?? null
+        current.triggerKind = input.triggerKind
+        current.updatedAt = now
+        current.deletedAt = null
+      } else {
+        em.create(WorkflowEntity, {
+          id: input.id,
+          name: input.name ?? null,
+          currentVersion: version,
+          triggerKind: input.triggerKind,
+          createdAt: now,
+          updatedAt: now,
+          deletedAt: null,
+        })
+      }
+      return { version, created: true }
+    })
+  }
+
+  async get(id: string, version?: number): Promise<StoredVersion> {
+    const em = this.orm.em.fork()
+    const workflow = await em.findOne(WorkflowEntity, { id })
+    if (!workflow || (workflow.deletedAt != null && version === undefined)) {
+      throw new NotFoundError(`workflow '${id}' does not exist`)
+    }
+    const wanted = version ?? workflow.currentVersion
+    const row = await em.findOne(WorkflowVersionEntity, { workflowId: id, version: wanted })
+    if (!row) throw new NotFoundError(`workflow '${id}' has no version ${wanted}`)
+    return toStored(workflow, row.version, row.definition, row.hash, row.createdAt)
+  }
+
+  async list(): Promise<WorkflowRow[]> {
+    return this.orm.em.fork().find(WorkflowEntity, { deletedAt: null }, { orderBy: { id: 'asc' } })
+  }
+
+  async remove(id: string): Promise<void> {
+    const em = this.orm.em.fork()
+    const workflow = await em.findOne(WorkflowEntity, { id, deletedAt: null })
+    if (!workflow) throw new NotFoundError(`workflow '${id}' does not exist`)
+    workflow.deletedAt = Date.now()
+    await em.flush()
+  }
+}
+
+function toStored(
+  w: WorkflowRow,
+  version: number,
+  definition: string,
+  hash: string,
+  createdAt: number,
+): StoredVersion {
+  return {
+    id: w.id,
+    version,
+    name: w.name ?? null,
+    triggerKind: w.triggerKind,
+    definition: JSON.parse(definition),
+    hash,
+    createdAt,
+    updatedAt: w.updatedAt,
+  }
+}

@@ -1,0 +1,86 @@
+// Runs user code (`code.run`) in a fresh SES Compartment whose only globals are hardened, explicitly
+// granted values. Only usable inside a locked-down worker.
+import type { StepLogger } from '../piece-sdk/define.js'
+
+export interface SandboxScope {
+  input: unknown
+  inputs: Record<string, unknown>
+  trigger: unknown
+  steps: Record<string, { output: unknown }>
+  run: unknown
+  attempt: number
+}
+
+export class UserCodeError extends Error {
+  override name = 'UserCodeError'
+}
+
+function formatArgs(args: unknown[]): { msg: string; data?: unknown } {
+  const msg = args
+    .map((a) => {
+      if (typeof a === 'string') return a
+      if (a instanceof Error) return `${a.name}: ${a.message}`
+      try {
+        return JSON.stringify(a) ?? String(a)
+      } catch {
+        return String(a)
+      }
+    })
+    .join(' ')
+  return { msg }
+}
+
+function sandboxConsole(log: StepLogger) {
+  const line =
+    (level: keyof StepLogger) =>
+    (...args: unknown[]) =>
+      log[level](formatArgs(args).msg)
+  return {
+    log: line('info'),
+    info: line('info'),
+    debug: line('debug'),
+    warn: line('warn'),
+    error: line('error'),
+  }
+}
+
+/** `Math` with a working `random`: compartments get a `Math` whose `random` throws. */
+function sandboxMath(): object {
+  const math: Record<string, unknown> = {}
+  for (const key of Object.getOwnPropertyNames(Math))
+    math[key] = (Math as unknown as Record<string, unknown>)[key]
+  return math
+}
+
+/** Evaluates `code` as the body of an async function and returns what it returns. */
+export async function runUserCode(code: string, scope: SandboxScope, log: StepLogger): Promise<unknown> {
+  const globals = harden({
+    ...scope,
+    console: sandboxConsole(log),
+    Date,
+    Math: sandboxMath(),
+  })
+  // biome-ignore lint/suspicious/noExplicitAny: the Compartment typing of `globals` is wrong (see stack notes)
+  const compartment = new Compartment({ __options__: true, globals } as any)
+  let fn: () => Promise<unknown>
+  try {
+    fn = compartment.evaluate(`(async function () {\n${code}\n})`) as () => Promise<unknown>
+  } catch (error) {
+    throw new UserCodeError(`the code does not compile: ${describe(error)}`)
+  }
+  try {
+    return await fn()
+  } catch (error) {
+    throw new UserCodeError(describe(error))
+  }
+}
+
+/** The message of whatever user code threw; a hostile throw (a getter that throws) cannot escape. */
+function describe(error: unknown): string {
+  try {
+    if (typeof error === 'object' && error !== null && 'message' in error) return String(error.message)
+    return String(error)
+  } catch {
+    return 'the code threw a value that cannot be described'
+  }
+}

@@ -1,0 +1,42 @@
+// Messages across the thread boundary: a step task goes to a worker, a reply comes back; log lines
+// travel separately over a comlink channel that each worker opens to the host when it starts.
+import type { ErrorShape } from '../errors.js'
+import type { RunInfo } from '../piece-sdk/define.js'
+
+export interface StepTask {
+  taskId: number
+  uses: string
+  props: unknown
+  input: unknown
+  inputs: Record<string, unknown>
+  trigger?: unknown
+  steps?: Record<string, { output: unknown }>
+  run: RunInfo
+  stepId: string
+  attempt: number
+  idempotencyKey: string
+  timeoutMs: number
+  maxOutputBytes: number
+}
+
+/** Outputs come back as JSON text: size-checked in the worker, stored as is, parsed once on the host. */
+export type StepReply =
+  | { ok: true; kind: 'fired'; handle: string; json: string }
+  | { ok: true; kind: 'wait'; until: number; json: string }
+  | { ok: false; error: ErrorShape }
+
+export type LogLevel = 'debug' | 'info' | 'warn' | 'error'
+
+/** What the host offers workers over comlink. */
+export interface HostApi {
+  log(taskId: number, level: LogLevel, msg: string, data?: string): void
+  /** Answers once every earlier message on the channel has been handled. */
+  flush(): void
+}
+
+export const HOST_PORT_MESSAGE = 'piecework:host-port'
+
+export interface WorkerData {
+  /** Piece folders besides the built-in ones, which each worker finds beside its own code. */
+  pieceDirs: string[]
+}
