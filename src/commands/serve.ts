@@ -1,4 +1,104 @@
-// `piecework serve`: the engine behind its HTTP API.
-export async function serveCommand(_options: { configFile?: string }): Promise<number> {
-  throw new Error('serve is not built yet')
+// `piecework serve`: load the configuration, open the engine, deploy config/workflows, resume
+// unfinished runs, and serve the HTTP API until SIGINT/SIGTERM.
+import { existsSync } from 'node:fs'
+import { serve } from '@hono/node-server'
+import pino from 'pino'
+import { loadConfig } from '../config/load.js'
+import type { Config } from '../config/schema.js'
+import { parseDuration } from '../definition/duration.js'
+import { loadDefinitionFile } from '../definition/load.js'
+import { type Problem, ValidationError } from '../errors.js'
+import { createApp } from '../http/app.js'
+import { isLoopback } from '../http/auth.js'
+import { Engine } from '../runtime/engine.js'
+import { definitionFiles } from './validate.js'
+
+export function engineOptions(config: Config) {
+  return {
+    databaseUrl: config.database.url,
+    threads: config.workers.threads,
+    stepTimeoutMs: parseDuration(config.workers.stepTimeout),
+    memoryLimitMb: config.workers.memoryLimitMb,
+    maxOutputBytes: config.workers.maxOutputBytes,
+  }
+}
+
+/** Deploys every definition in the folder: all are checked before any is stored. */
+export async function deployFolder(engine: Engine, dir: string) {
+  if (!existsSync(dir)) return []
+  const loaded: { file: string; definition: unknown }[] = []
+  const problems: Problem[] = []
+  for (const file of definitionFiles([dir])) {
+    try {
+      const definition = await loadDefinitionFile(file)
+      engine.compile(definition)
+      loaded.push({ file, definition })
+    } catch (error) {
+      if (!(error instanceof ValidationError)) throw error
+      problems.push(
+        { path: file, message: error.message },
+        ...error.problems.map((p) => ({ ...p, path: `${file}: ${p.path}` })),
+      )
+    }
+  }
+  if (problems.length > 0) throw new ValidationError(`workflows in ${dir} are invalid`, problems)
+  const deployed = []
+  for (const { file, definition } of loaded) {
+    const result = await engine.deploy(definition)
+    engine.workflowChanged(result.workflow.id)
+    deployed.push({ file, id: result.workflow.id, version: result.version, created: result.created })
+  }
+  return deployed
+}
+
+export async function serveCommand(options: { configFile?: string }): Promise<number> {
+  const { config, file } = loadConfig(options.configFile)
+  const log = pino({ level: config.log.level, base: { service: 'piecework' } })
+  if (config.auth.apiKeys.length === 0 && !isLoopback(config.server.host)) {
+    throw new ValidationError(
+      `refusing to listen on ${config.server.host} without API keys: set auth.apiKeys (or PIECEWORK_AUTH_API_KEYS), or listen on 127.0.0.1`,
+      [{ path: 'server.host', message: 'a non-loopback address needs auth.apiKeys' }],
+    )
+  }
+  const engine = await Engine.open(engineOptions(config))
+  for (const d of await deployFolder(engine, config.workflows.dir)) {
+    log.info(
+      { workflowId: d.id, version: d.version, file: d.file },
+      d.created ? 'workflow deployed' : 'workflow unchanged',
+    )
+  }
+  const resumed = await engine.recover()
+  if (resumed > 0) log.info({ runs: resumed }, 'resumed unfinished runs')
+  engine.events.on('run', (runId, state) => {
+    if (state.status === 'failed') log.warn({ runId, error: state.error }, 'run failed')
+    else log.debug({ runId, status: state.status }, 'run status')
+  })
+  const app = createApp(engine, {
+    apiKeys: config.auth.apiKeys,
+    bodyLimit: config.server.bodyLimit,
+    report: (error) => log.error({ err: error }, 'unexpected error'),
+  })
+  const server = serve({ fetch: app.fetch, hostname: config.server.host, port: config.server.port })
+  await new Promise<void>((resolve, reject) => {
+    server.once('listening', resolve)
+    server.once('error', reject)
+  })
+  log.info(
+    {
+      host: config.server.host,
+      port: config.server.port,
+      config: file ?? 'defaults',
+      database: engine.db.kind,
+    },
+    'piecework is serving',
+  )
+  await new Promise<void>((resolve) => {
+    process.once('SIGINT', resolve)
+    process.once('SIGTERM', resolve)
+  })
+  log.info('shutting down: no new work; unfinished runs resume on the next start')
+  await new Promise<void>((resolve) => server.close(() => resolve()))
+  await engine.close()
+  log.info('stopped')
+  return 0
 }

@@ -1,6 +1,7 @@
 // `piecework validate PATH...`: checks workflow files (and every .yaml/.yml/.json file in folders).
 import { readdirSync, statSync } from 'node:fs'
 import { extname, join } from 'node:path'
+import { loadConfig } from '../config/load.js'
 import { compileWorkflow } from '../definition/compile.js'
 import { loadDefinitionFile } from '../definition/load.js'
 import { isEngineError, type Problem, ValidationError } from '../errors.js'
@@ -31,11 +32,16 @@ export interface FileReport {
   problems: Problem[]
 }
 
+/** `piecework.yaml` in a checked folder is the engine's configuration, not a workflow. */
+const CONFIG_FILE = /(^|[\\/])piecework\.(ya?ml|json)$/
+
 export async function validateFiles(paths: string[], registry: PieceRegistry): Promise<FileReport[]> {
   const reports: FileReport[] = []
   for (const file of definitionFiles(paths)) {
     try {
-      compileWorkflow(await loadDefinitionFile(file), registry)
+      // variables that a deployment sets need not be set where the files are checked
+      if (CONFIG_FILE.test(file)) loadConfig(file, process.env, 'skip')
+      else compileWorkflow(await loadDefinitionFile(file), registry)
       reports.push({ file, ok: true, problems: [] })
     } catch (error) {
       if (!isEngineError(error)) throw error

@@ -21,5 +21,6 @@ function issueMessage(issue: v.BaseIssue<unknown>): string {
     const key = issue.path?.[issue.path.length - 1]?.key
     return `unknown key '${String(key)}'`
   }
+  if (issue.input === undefined && issue.message.startsWith('Invalid key')) return 'is required'
   return issue.message
 }

@@ -4,14 +4,15 @@ import { randomUUID } from 'node:crypto'
 import { EventEmitter } from 'node:events'
 import { availableParallelism } from 'node:os'
 import { type CompiledWorkflow, compileWorkflow } from '../definition/compile.js'
-import { ValidationError } from '../errors.js'
+import { ConflictError, NotFoundError, ValidationError } from '../errors.js'
 import { BUILTIN_PIECES_DIR, loadRegistry, type PieceRegistry } from '../piece-sdk/registry.js'
-import { CheckpointWriter } from '../store/checkpoints.js'
+import { CheckpointWriter, type StepRow } from '../store/checkpoints.js'
 import { type Database, openDatabase } from '../store/orm.js'
 import { type RunView, readRun } from '../store/runs.js'
 import { WorkflowStore } from '../store/workflows.js'
 import { WorkerPool } from '../workers/pool.js'
 import type { LogLevel } from '../workers/protocol.js'
+import { resetForRetry, restoreRunState } from './restore.js'
 import { newStepState, type RunState, type StepState } from './state.js'
 import { Supervisor } from './supervisor.js'
 import { Timers } from './timers.js'
@@ -36,6 +37,8 @@ export interface EngineEvents {
   step: [runId: string, step: StepState]
   run: [runId: string, state: RunState]
   log: [runId: string, stepId: string | null, level: LogLevel, msg: string, data: unknown]
+  /** A workflow was created, changed or deleted: triggers re-read it. */
+  workflow: [workflowId: string]
 }
 
 export interface DeployResult {
@@ -151,7 +154,12 @@ export class Engine {
       status: 'queued',
       steps: new Map(workflow.steps.map((s) => [s.id, newStepState(s.id)])),
     }
-    const supervisor = new Supervisor(workflow, version, state, input ?? null, {
+    this.spawn(workflow, version, state, input ?? null).start()
+    return { id, status: state.status }
+  }
+
+  private spawn(workflow: CompiledWorkflow, version: number, state: RunState, trigger: unknown): Supervisor {
+    const supervisor = new Supervisor(workflow, version, state, trigger, {
       pool: this.pool,
       writer: this.writer,
       timers: this.timers,
@@ -163,10 +171,56 @@ export class Engine {
         log: (runId, stepId, level, msg, data) => this.events.emit('log', runId, stepId, level, msg, data),
       },
     })
-    this.supervisors.set(id, supervisor)
-    void supervisor.done.then(() => this.supervisors.delete(id))
-    supervisor.start()
-    return { id, status: state.status }
+    this.supervisors.set(state.id, supervisor)
+    void supervisor.done.then(() => this.supervisors.delete(state.id))
+    return supervisor
+  }
+
+  /** Rebuilds a stored run's supervisor from its checkpoints. */
+  private async restore(id: string, prepare?: (state: RunState) => void): Promise<Supervisor> {
+    const run = await this.db.knex('runs').where({ id }).first()
+    if (!run) throw new NotFoundError(`run '${id}' does not exist`)
+    const { workflow, version } = await this.workflowVersion(run.workflow_id, Number(run.workflow_version))
+    const rows: StepRow[] = await this.db.knex('step_states').where({ run_id: id })
+    const state = restoreRunState(workflow, { id, status: run.status }, rows)
+    prepare?.(state)
+    return this.spawn(workflow, version, state, run.input === null ? null : JSON.parse(run.input))
+  }
+
+  /** Every run that had not ended goes on: at start, after a crash or a shutdown. */
+  async recover(): Promise<number> {
+    const rows: { id: string }[] = await this.db
+      .knex('runs')
+      .whereIn('status', ['queued', 'running', 'waiting'])
+      .select('id')
+    for (const { id } of rows) {
+      if (this.supervisors.has(id)) continue
+      const supervisor = await this.restore(id)
+      if (supervisor.state.status === 'queued') supervisor.start()
+      else supervisor.resume()
+    }
+    return rows.length
+  }
+
+  /** A failed run goes on from its failed steps; what succeeded is not run again. */
+  async retryRun(id: string): Promise<void> {
+    if (this.supervisors.has(id)) throw new ConflictError(`run ${id} has not ended`)
+    const supervisor = await this.restore(id, (state) => {
+      if (state.status !== 'failed')
+        throw new ConflictError(`run ${id} is ${state.status}: only failed runs can be retried`)
+      resetForRetry(state)
+    })
+    await this.writer.write({
+      runs: [{ id, status: 'running', error: null, output: null, finished_at: null }],
+      steps: [...supervisor.state.steps.values()]
+        .filter((s) => s.status === 'pending')
+        .map((s) => supervisor.row(s)),
+    })
+    supervisor.resume()
+  }
+
+  workflowChanged(workflowId: string): void {
+    this.events.emit('workflow', workflowId)
   }
 
   /** The run as stored; waits up to `waitMs` for it to end first. */
@@ -194,10 +248,11 @@ export class Engine {
     return this.getRun(id)
   }
 
-  cancelRun(id: string): boolean {
-    const live = this.supervisors.get(id)
-    live?.cancel()
-    return live !== undefined
+  /** Cancels a run that has not ended; a run held by no supervisor here is cancelled in the store. */
+  async cancelRun(id: string): Promise<void> {
+    const live = this.supervisors.get(id) ?? (await this.restore(id))
+    live.cancel()
+    await live.done
   }
 
   get activeRuns(): number {

@@ -52,12 +52,9 @@ export class Supervisor {
     this.receive({ type: 'start' })
   }
 
-  /** After a restart: steps that were running run again; timers are armed again. */
+  /** After a restart or a retry: running steps run again, timers are armed, ready steps start. */
   resume(): void {
-    for (const step of this.state.steps.values()) {
-      if (step.status === 'running') void this.runStep(step.id)
-      else if (step.status === 'waiting' && step.wakeAt !== undefined) this.arm(step.id, step.wakeAt)
-    }
+    this.receive({ type: 'resume' })
   }
 
   cancel(reason = 'the run was cancelled'): void {
@@ -74,7 +71,7 @@ export class Supervisor {
   private async commit(changed: Set<string>, effects: Effect[], previous: RunState['status']): Promise<void> {
     const runChanged = previous !== this.state.status
     const checkpoint: Checkpoint = {
-      steps: [...changed].map((id) => this.stepRow(this.state.steps.get(id)!)),
+      steps: [...changed].map((id) => this.row(this.state.steps.get(id)!)),
     }
     const ended = effects.some((e) => e.type === 'ended')
     for (const id of changed) {
@@ -218,7 +215,7 @@ export class Supervisor {
     }
   }
 
-  private stepRow(step: StepState): StepRow {
+  row(step: StepState): StepRow {
     return {
       run_id: this.state.id,
       step_id: step.id,

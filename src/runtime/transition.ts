@@ -13,6 +13,8 @@ export type RunEvent =
   | { type: 'failed'; stepId: string; error: StepError; retryable: boolean; retryAfterMs?: number }
   | { type: 'due'; stepId: string }
   | { type: 'cancel'; reason: string }
+  /** Rebuilt from checkpoints: running steps run again, timers are armed, ready steps start. */
+  | { type: 'resume' }
 
 export type Effect =
   | { type: 'dispatch'; stepId: string }
@@ -62,6 +64,9 @@ export function transition(wf: CompiledWorkflow, state: RunState, event: RunEven
     case 'cancel':
       endRun(state, 'cancelled', undefined, now, t)
       break
+    case 'resume':
+      resume(wf, state, now, t)
+      break
   }
   settle(state, t)
   return t
@@ -103,6 +108,47 @@ function finish(
   step.finishedAt = now
   t.changed.add(stepId)
   route(wf, state, stepId, handle, value, now, t)
+}
+
+function resume(wf: CompiledWorkflow, state: RunState, now: number, t: Transition): void {
+  state.status = 'running'
+  for (const spec of wf.steps) {
+    const step = at(state, spec.id)
+    if (step.status === 'running') t.effects.push({ type: 'dispatch', stepId: step.id })
+    else if (step.status === 'waiting')
+      t.effects.push({ type: 'timer', stepId: step.id, at: step.wakeAt ?? now })
+    else if (step.status === 'pending') {
+      const decision = spec.needs.length === 0 ? 'run' : joinDecision(spec.needs, step.mailbox, spec.join)
+      if (decision === 'run') begin(state, step.id, now, t)
+      else if (decision === 'skip') skip(wf, state, step.id, now, t)
+    }
+  }
+}
+
+/** Puts the messages a finished step sends into its dependents' mailboxes, deciding nothing. */
+export function post(
+  wf: CompiledWorkflow,
+  state: RunState,
+  from: string,
+  fired: string | undefined,
+  value: unknown,
+) {
+  for (const dependentId of wf.dependents.get(from) ?? []) {
+    const step = at(state, dependentId)
+    for (const edge of wf.byId.get(dependentId)!.needs) {
+      if (edge.from !== from) continue
+      const delivered = fired !== undefined && edge.handle === fired
+      step.mailbox.push({ from, handle: edge.handle, delivered, value: delivered ? value : undefined })
+    }
+  }
+}
+
+function skip(wf: CompiledWorkflow, state: RunState, stepId: string, now: number, t: Transition): void {
+  const step = at(state, stepId)
+  step.status = 'skipped'
+  step.finishedAt = now
+  t.changed.add(stepId)
+  route(wf, state, stepId, undefined, undefined, now, t)
 }
 
 /** Delivers a step's result to its dependents; skips travel on through steps that can no longer run. */

@@ -1,6 +1,6 @@
 // Reading runs back in the shape the API and the CLI show them.
 import type { Knex } from '@mikro-orm/knex'
-import { NotFoundError } from '../errors.js'
+import { NotFoundError, ValidationError } from '../errors.js'
 import type { RunStatus, StepStatus } from '../runtime/state.js'
 
 export interface StepView {
@@ -77,4 +77,102 @@ export async function readRun(
     steps,
   }
   return view
+}
+
+export interface RunSummary {
+  id: string
+  workflowId: string
+  workflowVersion: number
+  status: RunStatus
+  createdAt: string
+  startedAt: string | null
+  finishedAt: string | null
+}
+
+export interface Page<T> {
+  items: T[]
+  nextCursor: string | null
+}
+
+const encodeCursor = (parts: (string | number)[]) => Buffer.from(JSON.stringify(parts)).toString('base64url')
+
+function decodeCursor(cursor: string | undefined): unknown[] | undefined {
+  if (!cursor) return undefined
+  try {
+    const parts = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8'))
+    if (Array.isArray(parts)) return parts
+  } catch {}
+  throw new ValidationError('the cursor is not one this server gave out', [
+    { path: 'cursor', message: 'invalid cursor' },
+  ])
+}
+
+/** Newest first; the cursor is the (created_at, id) of the last item given. */
+export async function listRuns(
+  knex: Knex,
+  filter: { workflowId?: string; status?: string; limit: number; cursor?: string },
+): Promise<Page<RunSummary>> {
+  const query = knex('runs')
+    .select('id', 'workflow_id', 'workflow_version', 'status', 'created_at', 'started_at', 'finished_at')
+    .orderBy([
+      { column: 'created_at', order: 'desc' },
+      { column: 'id', order: 'desc' },
+    ])
+    .limit(filter.limit + 1)
+  if (filter.workflowId) query.where('workflow_id', filter.workflowId)
+  if (filter.status) query.where('status', filter.status)
+  const after = decodeCursor(filter.cursor)
+  if (after) {
+    const [createdAt, id] = after as [number, string]
+    query.where((q) =>
+      q
+        .where('created_at', '<', createdAt)
+        .orWhere((q2) => q2.where('created_at', createdAt).andWhere('id', '<', id)),
+    )
+  }
+  const rows: Record<string, unknown>[] = await query
+  const items = rows.slice(0, filter.limit).map((r) => ({
+    id: r.id as string,
+    workflowId: r.workflow_id as string,
+    workflowVersion: Number(r.workflow_version),
+    status: r.status as RunStatus,
+    createdAt: iso(r.created_at)!,
+    startedAt: iso(r.started_at),
+    finishedAt: iso(r.finished_at),
+  }))
+  const last = rows.length > filter.limit ? rows[filter.limit - 1] : undefined
+  return { items, nextCursor: last ? encodeCursor([Number(last.created_at), last.id as string]) : null }
+}
+
+export interface LogLine {
+  ts: string
+  level: string
+  stepId: string | null
+  msg: string
+  data: unknown
+}
+
+/** Oldest first; the cursor is the id of the last line given. */
+export async function readLogs(
+  knex: Knex,
+  runId: string,
+  limit: number,
+  cursor?: string,
+): Promise<Page<LogLine>> {
+  const after = decodeCursor(cursor)
+  const query = knex('run_logs')
+    .where('run_id', runId)
+    .orderBy('id', 'asc')
+    .limit(limit + 1)
+  if (after) query.where('id', '>', Number(after[0]))
+  const rows: Record<string, unknown>[] = await query
+  const items = rows.slice(0, limit).map((r) => ({
+    ts: iso(r.ts)!,
+    level: r.level as string,
+    stepId: (r.step_id as string | null) ?? null,
+    msg: r.msg as string,
+    data: json(r.data),
+  }))
+  const last = rows.length > limit ? rows[limit - 1] : undefined
+  return { items, nextCursor: last ? encodeCursor([Number(last.id)]) : null }
 }

@@ -1,0 +1,52 @@
+// The engine's configuration (`config/piecework.yaml`) as valibot schemas: every key has a default,
+// and an unknown key is an error.
+import { availableParallelism } from 'node:os'
+import * as v from 'valibot'
+import { DurationSchema } from '../definition/schema.js'
+
+const Port = v.pipe(v.number(), v.integer(), v.minValue(0), v.maxValue(65535))
+const Positive = v.pipe(v.number(), v.integer(), v.minValue(1))
+
+const ServiceSchema = v.optional(
+  v.strictObject({
+    baseUrl: v.optional(v.pipe(v.string(), v.url('must be an absolute URL'))),
+    apiKey: v.optional(v.string()),
+  }),
+  {},
+)
+
+export const ConfigSchema = v.strictObject({
+  server: v.optional(
+    v.strictObject({
+      host: v.optional(v.string(), '127.0.0.1'),
+      port: v.optional(Port, 3000),
+      bodyLimit: v.optional(Positive, 16 * 1024 * 1024),
+    }),
+    {},
+  ),
+  database: v.optional(v.strictObject({ url: v.optional(v.string(), 'sqlite:./data/piecework.db') }), {}),
+  workers: v.optional(
+    v.strictObject({
+      threads: v.optional(Positive, Math.max(2, availableParallelism())),
+      stepTimeout: v.optional(DurationSchema, '5m'),
+      memoryLimitMb: v.optional(v.pipe(Positive, v.minValue(16)), 256),
+      maxOutputBytes: v.optional(Positive, 4 * 1024 * 1024),
+    }),
+    {},
+  ),
+  workflows: v.optional(v.strictObject({ dir: v.optional(v.string(), 'config/workflows') }), {}),
+  auth: v.optional(
+    v.strictObject({ apiKeys: v.optional(v.array(v.pipe(v.string(), v.minLength(16))), []) }),
+    {},
+  ),
+  services: v.optional(v.strictObject({ aiOrchestrator: ServiceSchema, osIntegration: ServiceSchema }), {}),
+  log: v.optional(
+    v.strictObject({
+      level: v.optional(v.picklist(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent']), 'info'),
+      pretty: v.optional(v.boolean(), false),
+    }),
+    {},
+  ),
+})
+
+export type Config = v.InferOutput<typeof ConfigSchema>

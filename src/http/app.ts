@@ -1,0 +1,36 @@
+// The Hono app: routes mounted on the engine, one error handler, auth on /api.
+import { Hono } from 'hono'
+import { bodyLimit } from 'hono/body-limit'
+import type { Engine } from '../runtime/engine.js'
+import { apiKeyAuth } from './auth.js'
+import { errorBody, handleError } from './errors.js'
+import { runRoutes } from './routes/runs.js'
+import { pieceRoutes, systemRoutes } from './routes/system.js'
+import { workflowRoutes } from './routes/workflows.js'
+
+export interface AppOptions {
+  apiKeys: string[]
+  bodyLimit: number
+  report?: (error: unknown) => void
+}
+
+export function createApp(engine: Engine, options: AppOptions): Hono {
+  const app = new Hono()
+  const report = options.report ?? ((error) => console.error(error))
+  app.onError((error, c) => handleError(error, c, report))
+  app.notFound((c) => c.json(errorBody('NOT_FOUND', `no route for ${c.req.method} ${c.req.path}`), 404))
+  app.use(
+    '*',
+    bodyLimit({
+      maxSize: options.bodyLimit,
+      onError: (c) =>
+        c.json(errorBody('PAYLOAD_TOO_LARGE', `the body is over ${options.bodyLimit} bytes`), 413),
+    }),
+  )
+  app.route('/', systemRoutes(engine))
+  app.use('/api/*', apiKeyAuth(options.apiKeys))
+  app.route('/api/v1/workflows', workflowRoutes(engine))
+  app.route('/api/v1/runs', runRoutes(engine))
+  app.route('/api/v1/pieces', pieceRoutes(engine))
+  return app
+}

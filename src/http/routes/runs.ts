@@ -1,0 +1,83 @@
+// /api/v1/runs: reading runs, their logs and live events; cancelling and retrying them.
+import { Hono } from 'hono'
+import { streamSSE } from 'hono/streaming'
+import type { Engine } from '../../runtime/engine.js'
+import { RUN_ENDED, type RunStatus } from '../../runtime/state.js'
+import { listRuns, readLogs } from '../../store/runs.js'
+import { check } from '../body.js'
+import { HttpError } from '../errors.js'
+import { PageQuery, RunListQuery } from '../schemas.js'
+
+export function runRoutes(engine: Engine): Hono {
+  const app = new Hono()
+
+  app.get('/', async (c) => {
+    const query = check(RunListQuery, c.req.query(), 'the query')
+    return c.json(await listRuns(engine.db.knex, query))
+  })
+
+  app.get('/:id', async (c) => c.json(await engine.getRun(c.req.param('id'))))
+
+  app.get('/:id/logs', async (c) => {
+    const { limit, cursor } = check(PageQuery, c.req.query(), 'the query')
+    await engine.getRun(c.req.param('id'))
+    return c.json(await readLogs(engine.db.knex, c.req.param('id'), limit, cursor))
+  })
+
+  app.post('/:id/cancel', async (c) => {
+    const run = await engine.getRun(c.req.param('id'))
+    if (RUN_ENDED.has(run.status)) throw new HttpError('CONFLICT', `run ${run.id} has already ${run.status}`)
+    await engine.cancelRun(run.id)
+    return c.json(await engine.getRun(run.id, 5_000))
+  })
+
+  app.post('/:id/retry', async (c) => {
+    const run = await engine.getRun(c.req.param('id'))
+    if (run.status !== 'failed')
+      throw new HttpError('CONFLICT', `run ${run.id} is ${run.status}: only failed runs can be retried`)
+    await engine.retryRun(run.id)
+    return c.json({ id: run.id, status: 'running' }, 202)
+  })
+
+  app.get('/:id/events', async (c) => {
+    const first = await engine.getRun(c.req.param('id'))
+    return streamSSE(c, async (stream) => {
+      const queue: { event: string; data: unknown }[] = []
+      let wake: (() => void) | undefined
+      let ended = RUN_ENDED.has(first.status)
+      const push = (event: string, data: unknown) => {
+        queue.push({ event, data })
+        wake?.()
+      }
+      const onStep = (runId: string, step: { id: string; status: string; attempts: number }) => {
+        if (runId === first.id)
+          push('step', { runId, stepId: step.id, status: step.status, attempts: step.attempts })
+      }
+      const onRun = (runId: string, state: { status: RunStatus }) => {
+        if (runId !== first.id) return
+        push('run', { runId, status: state.status })
+        if (RUN_ENDED.has(state.status)) ended = true
+      }
+      engine.events.on('step', onStep)
+      engine.events.on('run', onRun)
+      stream.onAbort(() => {
+        ended = true
+        wake?.()
+      })
+      try {
+        await stream.writeSSE({ event: 'snapshot', data: JSON.stringify(first) })
+        while (!ended || queue.length > 0) {
+          if (queue.length === 0) await new Promise<void>((resolve) => (wake = resolve))
+          wake = undefined
+          for (const item of queue.splice(0))
+            await stream.writeSSE({ event: item.event, data: JSON.stringify(item.data) })
+        }
+      } finally {
+        engine.events.off('step', onStep)
+        engine.events.off('run', onRun)
+      }
+    })
+  })
+
+  return app
+}

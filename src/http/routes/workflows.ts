@@ -1,0 +1,83 @@
+// /api/v1/workflows: definitions and their versions, and starting runs of them.
+import { Hono } from 'hono'
+import { parseDuration } from '../../definition/duration.js'
+import type { Engine } from '../../runtime/engine.js'
+import type { StoredVersion } from '../../store/workflows.js'
+import { check, readBody } from '../body.js'
+import { HttpError } from '../errors.js'
+import { StartRunBody, VersionQuery, WaitQuery } from '../schemas.js'
+
+export function workflowView(w: StoredVersion) {
+  return {
+    id: w.id,
+    name: w.name,
+    version: w.version,
+    triggerKind: w.triggerKind,
+    definition: w.definition,
+    createdAt: new Date(w.createdAt).toISOString(),
+    updatedAt: new Date(w.updatedAt).toISOString(),
+  }
+}
+
+export function workflowRoutes(engine: Engine): Hono {
+  const app = new Hono()
+
+  app.post('/', async (c) => {
+    const { workflow, version } = await engine.deploy(await readBody(c, { yaml: true }), {
+      mustNotExist: true,
+    })
+    engine.workflowChanged(workflow.id)
+    return c.json(workflowView(await engine.workflows.get(workflow.id, version)), 201)
+  })
+
+  app.get('/', async (c) => {
+    const items = (await engine.workflows.list()).map((w) => ({
+      id: w.id,
+      name: w.name ?? null,
+      version: w.currentVersion,
+      triggerKind: w.triggerKind,
+      createdAt: new Date(w.createdAt).toISOString(),
+      updatedAt: new Date(w.updatedAt).toISOString(),
+    }))
+    return c.json({ items, nextCursor: null })
+  })
+
+  app.get('/:id', async (c) => {
+    const { version } = check(VersionQuery, c.req.query(), 'the query')
+    return c.json(workflowView(await engine.workflows.get(c.req.param('id'), version)))
+  })
+
+  app.put('/:id', async (c) => {
+    const body = await readBody(c, { yaml: true })
+    const id = c.req.param('id')
+    const definition =
+      typeof body === 'object' && body !== null && !Array.isArray(body) ? { id, ...body } : body
+    if ((definition as { id?: unknown })?.id !== id) {
+      throw new HttpError(
+        'UNPROCESSABLE',
+        `the definition's id '${(definition as { id?: unknown }).id}' is not '${id}'`,
+      )
+    }
+    const { version } = await engine.deploy(definition, { mustExist: true })
+    engine.workflowChanged(id)
+    return c.json(workflowView(await engine.workflows.get(id, version)))
+  })
+
+  app.delete('/:id', async (c) => {
+    await engine.workflows.remove(c.req.param('id'))
+    engine.workflowChanged(c.req.param('id'))
+    return c.body(null, 204)
+  })
+
+  app.post('/:id/runs', async (c) => {
+    const { wait } = check(WaitQuery, c.req.query(), 'the query')
+    const { input } = check(StartRunBody, await readBody(c), 'the request body')
+    const { id, status } = await engine.startRun(c.req.param('id'), input)
+    if (wait === undefined) return c.json({ id, status }, 202)
+    const run = await engine.getRun(id, parseDuration(wait) ?? 0)
+    const ended = run.status === 'succeeded' || run.status === 'failed' || run.status === 'cancelled'
+    return ended ? c.json(run, 200) : c.json({ id, status: run.status }, 202)
+  })
+
+  return app
+}

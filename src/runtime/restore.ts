@@ -1,0 +1,58 @@
+// Rebuilds a run's state from its checkpoints: step rows as stored, mailboxes replayed from the
+// results of finished steps (results are stored; messages follow from them deterministically).
+import type { CompiledWorkflow } from '../definition/compile.js'
+import type { StepRow } from '../store/checkpoints.js'
+import { newStepState, type RunState, type RunStatus, type StepStatus } from './state.js'
+import { post } from './transition.js'
+
+const num = (value: unknown) => (value === null || value === undefined ? undefined : Number(value))
+
+export function restoreRunState(
+  wf: CompiledWorkflow,
+  run: { id: string; status: RunStatus },
+  rows: StepRow[],
+): RunState {
+  const state: RunState = {
+    id: run.id,
+    status: run.status,
+    steps: new Map(wf.steps.map((s) => [s.id, newStepState(s.id)])),
+  }
+  for (const row of rows) {
+    const step = state.steps.get(row.step_id)
+    if (!step) continue
+    step.status = row.status as StepStatus
+    step.attempts = Number(row.attempts)
+    step.handle = row.handle ?? undefined
+    step.output = row.output === null ? undefined : JSON.parse(row.output)
+    step.error = row.error === null ? undefined : JSON.parse(row.error)
+    step.wakeAt = num(row.wake_at)
+    step.startedAt = num(row.started_at)
+    step.finishedAt = num(row.finished_at)
+  }
+  for (const spec of wf.steps) {
+    const step = state.steps.get(spec.id)!
+    if (step.handle !== undefined) post(wf, state, spec.id, step.handle, step.output)
+    else if (step.status === 'skipped') post(wf, state, spec.id, undefined, undefined)
+  }
+  return state
+}
+
+/** For a retry: steps that failed the run or were cancelled with it go back to pending. */
+export function resetForRetry(state: RunState): string[] {
+  const reset: string[] = []
+  for (const step of state.steps.values()) {
+    const failedRun = step.status === 'failed' && step.handle === undefined
+    if (!failedRun && step.status !== 'cancelled') continue
+    step.status = 'pending'
+    step.attempts = 0
+    step.error = undefined
+    step.output = undefined
+    step.wakeAt = undefined
+    step.startedAt = undefined
+    step.finishedAt = undefined
+    reset.push(step.id)
+  }
+  state.status = 'running'
+  state.error = undefined
+  return reset
+}
