@@ -67,7 +67,7 @@ export async function serveCommand(options: { configFile?: string }): Promise<nu
       d.created ? 'workflow deployed' : 'workflow unchanged',
     )
   }
-  const resumed = await engine.recover()
+  const resumed = await engine.start()
   if (resumed > 0) log.info({ runs: resumed }, 'resumed unfinished runs')
   engine.events.on('run', (runId, state) => {
     if (state.status === 'failed') log.warn({ runId, error: state.error }, 'run failed')

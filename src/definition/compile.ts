@@ -28,7 +28,8 @@ export interface CompiledStep {
   retry: RetryPolicy | undefined
   timeoutMs: number | undefined
   onError: 'fail' | 'continue' | 'branch'
-  handles: string[]
+  /** The handles the step may fire; undefined when only known at run time. */
+  handles: string[] | undefined
 }
 
 export interface CompiledWorkflow {
@@ -47,7 +48,12 @@ export interface CompiledWorkflow {
 export function compileWorkflow(raw: unknown, registry: PieceRegistry): CompiledWorkflow {
   const parsed = v.safeParse(WorkflowSchema, raw)
   if (!parsed.success) {
-    throw new ValidationError('the workflow definition is invalid', issuesToProblems(parsed.issues))
+    const problems = [...issuesToProblems(parsed.issues), ...lenientChecks(raw, registry)]
+    const seen = new Set<string>()
+    const unique = problems.filter(
+      (p) => !seen.has(`${p.path}|${p.message}`) && seen.add(`${p.path}|${p.message}`),
+    )
+    throw new ValidationError('the workflow definition is invalid', unique)
   }
   const definition = parsed.output
   const problems: Problem[] = []
@@ -125,8 +131,47 @@ function compileStep(
     },
     timeoutMs: step.timeout === undefined ? undefined : parseDuration(step.timeout),
     onError: step.onError,
-    handles: [...actionHandles(action, step.with), ...(step.onError === 'branch' ? ['error'] : [])],
+    handles: withErrorHandle(actionHandles(action, step.with), step.onError),
   }
+}
+
+/**
+ * When the definition breaks the schema, the checks that need a valid one still run on whatever
+ * steps can be read, so that every problem is reported at once.
+ */
+function lenientChecks(raw: unknown, registry: PieceRegistry): Problem[] {
+  const steps = (raw as { steps?: unknown })?.steps
+  if (!Array.isArray(steps)) return []
+  const problems: Problem[] = []
+  const nodes = steps.map((step, i) => {
+    const s = (typeof step === 'object' && step !== null ? step : {}) as Record<string, unknown>
+    const id = typeof s.id === 'string' ? s.id : `#${i}`
+    const props = typeof s.with === 'object' && s.with !== null ? (s.with as Record<string, unknown>) : {}
+    const syntax: ExpressionSyntaxError[] = []
+    compileTemplate(props, `steps[${i}].with`, syntax)
+    for (const e of syntax) problems.push({ path: e.path, message: `step '${id}': ${e.message}` })
+    const action = typeof s.uses === 'string' ? registry.action(s.uses) : undefined
+    // a `uses` that is not piece.action has its own problem from the schema already
+    if (typeof s.uses === 'string' && s.uses.includes('.') && !action) {
+      problems.push({
+        path: `steps[${i}].uses`,
+        message: `step '${id}' uses '${s.uses}': no such piece action`,
+      })
+    }
+    const needs = typeof s.needs === 'string' ? [s.needs] : Array.isArray(s.needs) ? s.needs : []
+    return {
+      id,
+      needs: needs.filter((n): n is string => typeof n === 'string'),
+      handles: action
+        ? withErrorHandle(actionHandles(action, props), s.onError as StepDefinition['onError'])
+        : undefined,
+    }
+  })
+  return [...problems, ...checkGraph(nodes)]
+}
+
+function withErrorHandle(handles: string[] | undefined, onError: StepDefinition['onError']) {
+  return handles && onError === 'branch' ? [...handles, 'error'] : handles
 }
 
 /** Props are checked as written; values that are expressions are checked once they resolve. */

@@ -118,9 +118,18 @@ async function evaluate(expression: Expression, data: unknown): Promise<unknown>
 /** JSONata's sequences and functions are not JSON; a missing value becomes null. */
 function normalise(value: unknown): unknown {
   if (value === undefined) return null
-  if (typeof value === 'function') return null
+  if (typeof value === 'function' || isJsonataFunction(value)) return null
   if (Array.isArray(value)) return Array.from(value, normalise)
   return value
+}
+
+/** JSONata hands out its functions and lambdas as plain objects carrying one of these marks. */
+function isJsonataFunction(value: unknown): boolean {
+  return (
+    typeof value === 'object' &&
+    value !== null &&
+    ('_jsonata_function' in value || '_jsonata_lambda' in value)
+  )
 }
 
 function asText(value: unknown): string {

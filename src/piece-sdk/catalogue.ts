@@ -21,7 +21,7 @@ export function pieceCatalogue(registry: PieceRegistry) {
       description: action.description ?? null,
       props: jsonSchemaOf(action.props),
       output: action.output ? jsonSchemaOf(action.output) : null,
-      handles: typeof action.handles === 'function' ? 'depends on props' : actionHandles(action, {}),
+      handles: typeof action.handles === 'function' ? null : actionHandles(action, {}),
     })),
     triggers: (piece.triggers ?? []).map((trigger) => ({
       name: trigger.name,

@@ -79,8 +79,11 @@ export interface ActionDefinition<Props = unknown, Output = unknown> {
   description?: string
   props: v.GenericSchema<unknown, Props>
   output?: v.GenericSchema<unknown, Output>
-  /** The handles the action may fire; `out` when not given. A function gets the step's static props. */
-  handles?: readonly string[] | ((props: Record<string, unknown>) => string[])
+  /**
+   * The handles the action may fire; `out` when not given. A function gets the step's props as
+   * written and may answer undefined when they only tell at run time.
+   */
+  handles?: readonly string[] | ((props: Record<string, unknown>) => string[] | undefined)
   /** Whether `trigger` and `steps` are copied into the context (costly for big runs, so opt-in). */
   runData?: boolean
   run(ctx: ActionContext<Props>): Promise<Output | Fired | Waiting> | Output | Fired | Waiting
@@ -121,7 +124,10 @@ export function definePiece(piece: PieceDefinition): PieceDefinition {
   return piece
 }
 
-export function actionHandles(action: ActionDefinition, props: Record<string, unknown>): string[] {
+export function actionHandles(
+  action: ActionDefinition,
+  props: Record<string, unknown>,
+): string[] | undefined {
   if (!action.handles) return ['out']
   return typeof action.handles === 'function' ? action.handles(props) : [...action.handles]
 }

@@ -1,5 +1,7 @@
 // The engine: wires the database, the worker pool and the pieces together, and gives each run a
 // supervisor. Its methods are the programmatic API that the CLI and the HTTP layer both use.
+// Runs that only wait leave memory (passivation); a poller brings them back when a timer is due,
+// and takes over runs whose process died (leases).
 import { randomUUID } from 'node:crypto'
 import { EventEmitter } from 'node:events'
 import { availableParallelism } from 'node:os'
@@ -7,13 +9,14 @@ import { type CompiledWorkflow, compileWorkflow } from '../definition/compile.js
 import { ConflictError, NotFoundError, ValidationError } from '../errors.js'
 import { BUILTIN_PIECES_DIR, loadRegistry, type PieceRegistry } from '../piece-sdk/registry.js'
 import { CheckpointWriter, type StepRow } from '../store/checkpoints.js'
+import { Leases } from '../store/leases.js'
 import { type Database, openDatabase } from '../store/orm.js'
 import { type RunView, readRun } from '../store/runs.js'
 import { WorkflowStore } from '../store/workflows.js'
 import { WorkerPool } from '../workers/pool.js'
 import type { LogLevel } from '../workers/protocol.js'
 import { resetForRetry, restoreRunState } from './restore.js'
-import { newStepState, type RunState, type StepState } from './state.js'
+import { newStepState, RUN_ENDED, type RunState, type StepState } from './state.js'
 import { Supervisor } from './supervisor.js'
 import { Timers } from './timers.js'
 
@@ -24,6 +27,12 @@ export interface EngineOptions {
   memoryLimitMb?: number
   maxOutputBytes?: number
   pieceDirs?: string[]
+  /** How long a process holds its runs without renewing (default 15 s). */
+  leaseMs?: number
+  /** A run whose next timer is further away than this leaves memory (default 2 s). */
+  passivateAfterMs?: number
+  /** How often due timers and orphaned runs are looked for (default 500 ms). */
+  pollMs?: number
 }
 
 export const ENGINE_DEFAULTS = {
@@ -31,6 +40,9 @@ export const ENGINE_DEFAULTS = {
   stepTimeoutMs: 5 * 60_000,
   memoryLimitMb: 256,
   maxOutputBytes: 4 * 1024 * 1024,
+  leaseMs: 15_000,
+  passivateAfterMs: 2_000,
+  pollMs: 500,
 }
 
 export interface EngineEvents {
@@ -47,14 +59,24 @@ export interface DeployResult {
   created: boolean
 }
 
+const CLAIM_BATCH = 200
+
 export class Engine {
   readonly events = new EventEmitter<EngineEvents>()
   readonly workflows: WorkflowStore
+  readonly owner = randomUUID()
   private readonly writer: CheckpointWriter
+  private readonly leases: Leases
   private readonly timers = new Timers()
   private readonly supervisors = new Map<string, Supervisor>()
   private readonly compiled = new Map<string, CompiledWorkflow>()
+  private readonly endWaiters = new Map<string, Set<() => void>>()
   private readonly limits: { stepTimeoutMs: number; maxOutputBytes: number }
+  private readonly options: Required<Pick<EngineOptions, 'passivateAfterMs' | 'pollMs'>>
+  private poller: NodeJS.Timeout | undefined
+  private renewer: NodeJS.Timeout | undefined
+  private polling: Promise<void> | undefined
+  private accepting = true
 
   private constructor(
     readonly db: Database,
@@ -64,10 +86,21 @@ export class Engine {
   ) {
     this.workflows = new WorkflowStore(db.orm)
     this.writer = new CheckpointWriter(db.knex)
+    this.leases = new Leases(db.knex, db.kind, this.owner, options.leaseMs ?? ENGINE_DEFAULTS.leaseMs)
     this.limits = {
       stepTimeoutMs: options.stepTimeoutMs ?? ENGINE_DEFAULTS.stepTimeoutMs,
       maxOutputBytes: options.maxOutputBytes ?? ENGINE_DEFAULTS.maxOutputBytes,
     }
+    this.options = {
+      passivateAfterMs: options.passivateAfterMs ?? ENGINE_DEFAULTS.passivateAfterMs,
+      pollMs: options.pollMs ?? ENGINE_DEFAULTS.pollMs,
+    }
+    this.events.setMaxListeners(0)
+    this.events.on('run', (runId, state) => {
+      if (!RUN_ENDED.has(state.status)) return
+      for (const wake of this.endWaiters.get(runId) ?? []) wake()
+      this.endWaiters.delete(runId)
+    })
   }
 
   static async open(options: EngineOptions): Promise<Engine> {
@@ -132,8 +165,27 @@ export class Engine {
     return { workflow, version: stored.version }
   }
 
+  workflowChanged(workflowId: string): void {
+    this.events.emit('workflow', workflowId)
+  }
+
+  /** Starts resuming unfinished runs and polling for due timers. */
+  async start(): Promise<number> {
+    // on SQLite only this process uses the file: whatever an earlier process held is ours now
+    const resumed = await this.poll(this.db.kind === 'sqlite')
+    this.poller = setInterval(() => void this.poll(false), this.options.pollMs)
+    this.renewer = setInterval(
+      () => void this.leases.renew(Date.now()).catch(() => {}),
+      this.leases.leaseMs / 3,
+    )
+    this.poller.unref()
+    this.renewer.unref()
+    return resumed
+  }
+
   /** Records the run durably, then starts its supervisor. */
   async startRun(workflowId: string, input: unknown, options: { version?: number } = {}) {
+    if (!this.accepting) throw new ConflictError('the engine is shutting down')
     const { workflow, version } = await this.workflowVersion(workflowId, options.version)
     const id = randomUUID()
     const now = Date.now()
@@ -146,6 +198,8 @@ export class Engine {
           status: 'queued',
           input: JSON.stringify(input ?? null),
           created_at: now,
+          owner: this.owner,
+          lease_until: now + this.leases.leaseMs,
         },
       ],
     })
@@ -164,11 +218,13 @@ export class Engine {
       writer: this.writer,
       timers: this.timers,
       now: Date.now,
+      accepting: () => this.accepting,
       limits: this.limits,
       observer: {
         step: (runId, step) => this.events.emit('step', runId, step),
         run: (runId, s) => this.events.emit('run', runId, s),
         log: (runId, stepId, level, msg, data) => this.events.emit('log', runId, stepId, level, msg, data),
+        settled: (s) => this.settled(s),
       },
     })
     this.supervisors.set(state.id, supervisor)
@@ -176,61 +232,113 @@ export class Engine {
     return supervisor
   }
 
-  /** Rebuilds a stored run's supervisor from its checkpoints. */
-  private async restore(id: string, prepare?: (state: RunState) => void): Promise<Supervisor> {
-    const run = await this.db.knex('runs').where({ id }).first()
-    if (!run) throw new NotFoundError(`run '${id}' does not exist`)
-    const { workflow, version } = await this.workflowVersion(run.workflow_id, Number(run.workflow_version))
-    const rows: StepRow[] = await this.db.knex('step_states').where({ run_id: id })
-    const state = restoreRunState(workflow, { id, status: run.status }, rows)
-    prepare?.(state)
-    return this.spawn(workflow, version, state, run.input === null ? null : JSON.parse(run.input))
+  /** A run with nothing but distant timers leaves memory; its due times stay in the database. */
+  private settled(supervisor: Supervisor): void {
+    const next = supervisor.nextWake()
+    if (next === undefined || next - Date.now() < this.options.passivateAfterMs) return
+    if (this.supervisors.get(supervisor.state.id) !== supervisor) return
+    supervisor.passivate()
+    this.supervisors.delete(supervisor.state.id)
+    void this.writer.write({ runs: [{ id: supervisor.state.id, owner: null, lease_until: null }] })
   }
 
-  /** Every run that had not ended goes on: at start, after a crash or a shutdown. */
-  async recover(): Promise<number> {
-    const rows: { id: string }[] = await this.db
-      .knex('runs')
-      .whereIn('status', ['queued', 'running', 'waiting'])
-      .select('id')
-    for (const { id } of rows) {
-      if (this.supervisors.has(id)) continue
-      const supervisor = await this.restore(id)
-      if (supervisor.state.status === 'queued') supervisor.start()
-      else supervisor.resume()
+  /** Claims runs that are due or orphaned, and resumes them. Returns how many it resumed. */
+  private poll(ignoreLeases: boolean): Promise<void> & Promise<number> {
+    if (this.polling) return this.polling.then(() => 0) as Promise<void> & Promise<number>
+    const run = async () => {
+      let total = 0
+      while (this.accepting) {
+        const ids = await this.leases.claim({
+          now: Date.now(),
+          horizonMs: Math.min(1000, this.options.passivateAfterMs),
+          limit: CLAIM_BATCH,
+          ignoreLeases,
+        })
+        const fresh = ids.filter((id) => !this.supervisors.has(id))
+        for (const supervisor of await this.restoreMany(fresh)) {
+          if (supervisor.state.status === 'queued') supervisor.start()
+          else supervisor.resume()
+        }
+        total += fresh.length
+        if (ids.length < CLAIM_BATCH) break
+      }
+      return total
     }
-    return rows.length
+    const polling = run().catch(() => 0)
+    this.polling = polling.then(() => undefined)
+    void polling.finally(() => {
+      this.polling = undefined
+    })
+    return polling as Promise<void> & Promise<number>
   }
 
-  /** A failed run goes on from its failed steps; what succeeded is not run again. */
-  async retryRun(id: string): Promise<void> {
-    if (this.supervisors.has(id)) throw new ConflictError(`run ${id} has not ended`)
-    const supervisor = await this.restore(id, (state) => {
-      if (state.status !== 'failed')
-        throw new ConflictError(`run ${id} is ${state.status}: only failed runs can be retried`)
-      resetForRetry(state)
-    })
-    await this.writer.write({
-      runs: [{ id, status: 'running', error: null, output: null, finished_at: null }],
-      steps: [...supervisor.state.steps.values()]
-        .filter((s) => s.status === 'pending')
-        .map((s) => supervisor.row(s)),
-    })
-    supervisor.resume()
+  /** Rebuilds stored runs' supervisors from their checkpoints. */
+  private async restoreMany(ids: string[], prepare?: (state: RunState) => void): Promise<Supervisor[]> {
+    if (ids.length === 0) return []
+    const runs: Record<string, unknown>[] = await this.db.knex('runs').whereIn('id', ids)
+    const rows: StepRow[] = await this.db.knex('step_states').whereIn('run_id', ids)
+    const byRun = new Map<string, StepRow[]>()
+    for (const row of rows) byRun.set(row.run_id, [...(byRun.get(row.run_id) ?? []), row])
+    const supervisors: Supervisor[] = []
+    for (const run of runs) {
+      const id = run.id as string
+      const { workflow, version } = await this.workflowVersion(
+        run.workflow_id as string,
+        Number(run.workflow_version),
+      )
+      const state = restoreRunState(
+        workflow,
+        { id, status: run.status as RunState['status'] },
+        byRun.get(id) ?? [],
+      )
+      prepare?.(state)
+      const input = run.input === null ? null : JSON.parse(run.input as string)
+      supervisors.push(this.spawn(workflow, version, state, input))
+    }
+    return supervisors
   }
 
-  workflowChanged(workflowId: string): void {
-    this.events.emit('workflow', workflowId)
+  private async restore(id: string, prepare?: (state: RunState) => void): Promise<Supervisor> {
+    const [supervisor] = await this.restoreMany([id], prepare)
+    if (!supervisor) throw new NotFoundError(`run '${id}' does not exist`)
+    return supervisor
+  }
+
+  /** Resolves once the run has ended, or after `ms`. */
+  private waitForEnd(id: string, ms: number): { promise: Promise<void>; cancel: () => void } {
+    let timer: NodeJS.Timeout | undefined
+    let wake!: () => void
+    const promise = new Promise<void>((resolve) => {
+      wake = resolve
+      timer = setTimeout(resolve, ms)
+    })
+    const waiters = this.endWaiters.get(id) ?? new Set()
+    waiters.add(wake)
+    this.endWaiters.set(id, waiters)
+    const cancel = () => {
+      clearTimeout(timer)
+      waiters.delete(wake)
+      if (waiters.size === 0) this.endWaiters.delete(id)
+    }
+    return { promise: promise.then(cancel), cancel }
   }
 
   /** The run as stored; waits up to `waitMs` for it to end first. */
   async getRun(id: string, waitMs = 0): Promise<RunView> {
-    const live = this.supervisors.get(id)
-    if (live && waitMs > 0) {
-      let timer: NodeJS.Timeout | undefined
-      await Promise.race([live.done, new Promise((resolve) => (timer = setTimeout(resolve, waitMs)))])
-      clearTimeout(timer)
+    const wait = waitMs > 0 ? this.waitForEnd(id, waitMs) : undefined
+    const first = await this.readRun(id).catch((error) => {
+      wait?.cancel()
+      throw error
+    })
+    if (!wait || RUN_ENDED.has(first.status)) {
+      wait?.cancel()
+      return first
     }
+    await wait.promise
+    return this.readRun(id)
+  }
+
+  private readRun(id: string): Promise<RunView> {
     return readRun(this.db.knex, id, async (workflowId, version) => {
       const { workflow } = await this.workflowVersion(workflowId, version)
       return workflow.steps.map((s) => s.id)
@@ -244,24 +352,72 @@ export class Engine {
       throw new ValidationError(`workflow '${workflow.id}' has a ${workflow.trigger.kind} trigger`)
     }
     const { id } = await this.startRun(workflow.id, input, { version })
-    await this.supervisors.get(id)?.done
-    return this.getRun(id)
+    return this.getRun(id, 2 ** 31 - 1)
   }
 
-  /** Cancels a run that has not ended; a run held by no supervisor here is cancelled in the store. */
+  /** Cancels a run that has not ended, in memory or passivated. */
   async cancelRun(id: string): Promise<void> {
     const live = this.supervisors.get(id) ?? (await this.restore(id))
     live.cancel()
     await live.done
   }
 
+  /** A failed run goes on from its failed steps; what succeeded is not run again. */
+  async retryRun(id: string): Promise<void> {
+    if (this.supervisors.has(id)) throw new ConflictError(`run ${id} has not ended`)
+    const supervisor = await this.restore(id, (state) => {
+      if (state.status !== 'failed')
+        throw new ConflictError(`run ${id} is ${state.status}: only failed runs can be retried`)
+      resetForRetry(state)
+    })
+    await this.writer.write({
+      runs: [
+        {
+          id,
+          status: 'running',
+          error: null,
+          output: null,
+          finished_at: null,
+          owner: this.owner,
+          lease_until: Date.now() + this.leases.leaseMs,
+        },
+      ],
+      steps: [...supervisor.state.steps.values()]
+        .filter((s) => s.status === 'pending')
+        .map((s) => supervisor.row(s)),
+    })
+    supervisor.resume()
+  }
+
   get activeRuns(): number {
     return this.supervisors.size
   }
 
-  async close(): Promise<void> {
+  get checkpointStats() {
+    return this.writer.stats
+  }
+
+  /**
+   * Stops taking new work and lets steps in workers finish for up to `graceMs`; what did not finish
+   * stays checkpointed as running and runs again on the next start.
+   */
+  async close(graceMs = 0): Promise<void> {
+    this.accepting = false
+    clearInterval(this.poller)
+    clearInterval(this.renewer)
+    const deadline = Date.now() + graceMs
+    while (Date.now() < deadline && [...this.supervisors.values()].some((s) => s.inFlight > 0)) {
+      await new Promise((resolve) => setTimeout(resolve, 20))
+    }
+    await this.polling
     this.timers.clear()
     await this.writer.drain()
+    // runs still held go back to the pool of claimable runs at once
+    await this.db
+      .knex('runs')
+      .where({ owner: this.owner })
+      .update({ owner: null, lease_until: null })
+      .catch(() => {})
     await this.pool.close()
     await this.db.close()
   }

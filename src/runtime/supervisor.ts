@@ -16,6 +16,8 @@ export interface SupervisorDeps {
   writer: CheckpointWriter
   timers: Timers
   now: () => number
+  /** False while the engine drains: steps not yet started stay `running` and run after a restart. */
+  accepting: () => boolean
   limits: { stepTimeoutMs: number; maxOutputBytes: number }
   /** Told of every change a checkpoint made durable, and of every log line. */
   observer?: RunObserver
@@ -25,6 +27,8 @@ export interface RunObserver {
   step?(runId: string, step: StepState): void
   run?(runId: string, state: RunState): void
   log?(runId: string, stepId: string | null, level: LogLevel, msg: string, data: unknown): void
+  /** After each checkpoint and its effects: the engine may passivate a run that only waits. */
+  settled?(supervisor: Supervisor): void
 }
 
 export class Supervisor {
@@ -87,6 +91,28 @@ export class Supervisor {
     for (const id of changed) this.deps.observer?.step?.(this.state.id, this.state.steps.get(id)!)
     if (runChanged || ended) this.deps.observer?.run?.(this.state.id, this.state)
     for (const effect of effects) this.perform(effect)
+    this.deps.observer?.settled?.(this)
+  }
+
+  /** Steps whose work is in a worker now. */
+  get inFlight(): number {
+    return this.aborts.size
+  }
+
+  /** The earliest due time of a waiting step, when the run only waits. */
+  nextWake(): number | undefined {
+    if (this.state.status !== 'waiting' || this.aborts.size > 0) return undefined
+    let next: number | undefined
+    for (const step of this.state.steps.values()) {
+      if (step.status === 'waiting' && step.wakeAt !== undefined)
+        next = Math.min(next ?? step.wakeAt, step.wakeAt)
+    }
+    return next
+  }
+
+  /** Leaves memory: the timers are dropped; the due times stay in the step rows. */
+  passivate(): void {
+    for (const step of this.state.steps.values()) this.deps.timers.cancel(this.timerKey(step.id))
   }
 
   private perform(effect: Effect): void {
@@ -129,7 +155,7 @@ export class Supervisor {
   private async runStep(stepId: string): Promise<void> {
     const spec = this.workflow.byId.get(stepId)!
     const step = this.state.steps.get(stepId)!
-    if (step.status !== 'running' || this.aborts.has(stepId)) return
+    if (step.status !== 'running' || this.aborts.has(stepId) || !this.deps.accepting()) return
     const controller = new AbortController()
     this.aborts.set(stepId, controller)
     try {

@@ -10,6 +10,8 @@ export interface NewRunRow {
   status: string
   input: string
   created_at: number
+  owner: string | null
+  lease_until: number | null
 }
 
 export interface RunPatch {
@@ -19,6 +21,8 @@ export interface RunPatch {
   error?: string | null
   started_at?: number | null
   finished_at?: number | null
+  owner?: string | null
+  lease_until?: number | null
 }
 
 export interface StepRow {

@@ -44,6 +44,9 @@ export const RunEntity = defineEntity({
     createdAt: p.bigint('number'),
     startedAt: p.bigint('number').nullable(),
     finishedAt: p.bigint('number').nullable(),
+    /** The process that holds the run, and until when; null while the run is passivated. */
+    owner: p.string().nullable(),
+    leaseUntil: p.bigint('number').nullable(),
   }),
   indexes: [{ properties: ['workflowId', 'createdAt'] }, { properties: ['status'] }],
 })
@@ -64,6 +67,7 @@ export const StepStateEntity = defineEntity({
     finishedAt: p.bigint('number').nullable(),
   }),
   primaryKeys: ['runId', 'stepId'],
+  indexes: [{ properties: ['status', 'wakeAt'] }],
 })
 
 export const RunLogEntity = defineEntity({

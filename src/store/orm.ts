@@ -7,6 +7,7 @@ import { Migrator } from '@mikro-orm/migrations'
 import { ValidationError } from '../errors.js'
 import { ENTITIES } from './entities.js'
 import { Migration0001Initial } from './migrations/0001-initial.js'
+import { Migration0002Leases } from './migrations/0002-leases.js'
 
 export type DatabaseKind = 'sqlite' | 'postgres'
 
@@ -29,7 +30,10 @@ export function parseDatabaseUrl(url: string): DatabaseTarget {
   ])
 }
 
-export const MIGRATIONS = [{ name: '0001-initial', class: Migration0001Initial }]
+export const MIGRATIONS = [
+  { name: '0001-initial', class: Migration0001Initial },
+  { name: '0002-leases', class: Migration0002Leases },
+]
 
 export async function ormOptions(url: string): Promise<Options> {
   const target = parseDatabaseUrl(url)

@@ -10,7 +10,11 @@ export const switchAction = defineAction({
     value: v.unknown(),
     cases: v.record(v.pipe(v.string(), v.regex(/^[A-Za-z0-9_-]+$/), v.notValue('default')), v.unknown()),
   }),
-  handles: (props) => [...Object.keys((props.cases as object | undefined) ?? {}), 'default'],
+  // cases written as an expression are only known at run time
+  handles: (props) =>
+    typeof props.cases === 'object' && props.cases !== null
+      ? [...Object.keys(props.cases), 'default']
+      : undefined,
   run: ({ props, input }) => {
     const match = Object.entries(props.cases).find(([, expected]) => isDeepStrictEqual(expected, props.value))
     return fire(match ? match[0] : 'default', input)
