@@ -86,7 +86,7 @@ export class Engine {
   ) {
     this.workflows = new WorkflowStore(db.orm)
     this.writer = new CheckpointWriter(db.knex)
-    this.leases = new Leases(db.knex, db.kind, this.owner, options.leaseMs ?? ENGINE_DEFAULTS.leaseMs)
+    this.leases = new Leases(db.knex, this.owner, options.leaseMs ?? ENGINE_DEFAULTS.leaseMs)
     this.limits = {
       stepTimeoutMs: options.stepTimeoutMs ?? ENGINE_DEFAULTS.stepTimeoutMs,
       maxOutputBytes: options.maxOutputBytes ?? ENGINE_DEFAULTS.maxOutputBytes,
@@ -151,10 +151,10 @@ export class Engine {
     id: string,
     version?: number,
   ): Promise<{ workflow: CompiledWorkflow; version: number }> {
-    if (version !== undefined) {
-      const cached = this.compiled.get(`${id}@${version}`)
-      if (cached) return { workflow: cached, version }
-    }
+    // another process may have stored a newer version: the current one is read on every run start
+    version ??= await this.workflows.currentVersion(id)
+    const cached = this.compiled.get(`${id}@${version}`)
+    if (cached) return { workflow: cached, version }
     const stored = await this.workflows.get(id, version)
     const key = `${id}@${stored.version}`
     let workflow = this.compiled.get(key)

@@ -139,7 +139,7 @@ export class CheckpointWriter {
           for (const chunk of chunks(batch.steps)) {
             await trx('step_states').insert(chunk).onConflict(['run_id', 'step_id']).merge()
           }
-          for (const { id, ...patch } of batch.runs) await trx('runs').where({ id }).update(patch)
+          for (const [sql, bindings] of bulkRunUpdates(batch.runs)) await trx.raw(sql, bindings)
           for (const chunk of chunks(batch.logs)) await trx('run_logs').insert(chunk)
         })
         this.stats.commits++
@@ -150,6 +150,44 @@ export class CheckpointWriter {
       for (const waiter of waiters) waiter.reject(error)
     }
   }
+}
+
+const BIGINT_COLUMNS = new Set(['started_at', 'finished_at', 'lease_until'])
+
+/**
+ * Run patches as few statements as possible: patches that set the same columns become one
+ * `UPDATE … SET col = CASE id WHEN … END` (one statement costs far more than one row in it).
+ */
+export function bulkRunUpdates(patches: RunPatch[]): [string, Knex.RawBinding[]][] {
+  const groups = new Map<string, RunPatch[]>()
+  for (const patch of patches) {
+    const key = Object.keys(patch)
+      .filter((k) => k !== 'id' && patch[k as keyof RunPatch] !== undefined)
+      .sort()
+      .join(',')
+    if (key) groups.set(key, [...(groups.get(key) ?? []), patch])
+  }
+  const statements: [string, Knex.RawBinding[]][] = []
+  for (const [key, group] of groups) {
+    const columns = key.split(',') as (keyof RunPatch)[]
+    for (const part of chunks(group)) {
+      const bindings: Knex.RawBinding[] = []
+      const sets = columns.map((column) => {
+        const cast = BIGINT_COLUMNS.has(column) ? 'cast(? as bigint)' : '?'
+        const cases = part.map((patch) => {
+          bindings.push(patch.id, patch[column] as Knex.RawBinding)
+          return `when ? then ${cast}`
+        })
+        return `${column} = case id ${cases.join(' ')} end`
+      })
+      bindings.push(...part.map((patch) => patch.id))
+      statements.push([
+        `update runs set ${sets.join(', ')} where id in (${part.map(() => '?').join(', ')})`,
+        bindings,
+      ])
+    }
+  }
+  return statements
 }
 
 function* chunks<T>(rows: T[]): Generator<T[]> {

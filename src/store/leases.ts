@@ -1,9 +1,8 @@
 // Which process holds which run. A process claims runs that nobody holds (passivated ones whose
 // timer is due, or those of a process whose lease ran out), renews its leases while alive, and lets
-// go of a run when it passivates. On PostgreSQL, claims take rows with FOR UPDATE SKIP LOCKED so that
-// concurrent processes never claim the same run.
+// go of a run when it passivates. The claiming UPDATE re-checks ownership row by row, so concurrent
+// processes on one PostgreSQL never claim the same run.
 import type { Knex } from '@mikro-orm/knex'
-import type { DatabaseKind } from './orm.js'
 
 export interface ClaimOptions {
   now: number
@@ -17,34 +16,42 @@ export interface ClaimOptions {
 export class Leases {
   constructor(
     private readonly knex: Knex,
-    private readonly kind: DatabaseKind,
     readonly owner: string,
     readonly leaseMs: number,
   ) {}
 
   async claim(options: ClaimOptions): Promise<string[]> {
-    const lease = options.ignoreLeases ? '' : 'and (r.owner is null or r.lease_until < ?)'
-    const lock = this.kind === 'postgres' ? 'for update skip locked' : ''
-    const sql = `
-      update runs set owner = ?, lease_until = ?
-      where id in (
-        select r.id from runs r
-        where r.status in ('queued', 'running', 'waiting') ${lease}
-          and (r.status <> 'waiting' or exists (
-            select 1 from step_states s where s.run_id = r.id and s.status = 'waiting' and s.wake_at <= ?))
-        order by r.created_at
-        limit ? ${lock})
-      returning id`
-    const bindings = [
-      this.owner,
-      options.now + this.leaseMs,
-      ...(options.ignoreLeases ? [] : [options.now]),
-      options.now + options.horizonMs,
-      options.limit,
+    // two indexed look-ups: timers that are due, and runs in flight that nobody holds any more;
+    // waiting runs whose timers are not due are never read, however many there are
+    const due = this.knex('step_states')
+      .distinct('run_id')
+      .where('status', 'waiting')
+      .andWhere('wake_at', '<=', options.now + options.horizonMs)
+      .limit(options.limit)
+    const orphans = this.knex('runs')
+      .select('id')
+      .whereIn('status', ['queued', 'running'])
+      .andWhere((q) => {
+        q.whereNull('owner').orWhere('lease_until', '<', options.now)
+        if (options.ignoreLeases) q.orWhereNotNull('owner')
+      })
+      .limit(options.limit)
+    const [dueRows, orphanRows] = await Promise.all([due, orphans])
+    const ids = [
+      ...new Set([...dueRows.map((r) => r.run_id as string), ...orphanRows.map((r) => r.id as string)]),
     ]
-    const result = await this.knex.raw(sql, bindings)
-    const rows: { id: string }[] = Array.isArray(result) ? result : result.rows
-    return rows.map((r) => r.id)
+    if (ids.length === 0) return []
+    // the update re-checks ownership row by row, so two processes never both win a run
+    const claimed: { id: string }[] = await this.knex('runs')
+      .whereIn('id', ids)
+      .whereIn('status', ['queued', 'running', 'waiting'])
+      .andWhere((q) => {
+        q.whereNull('owner').orWhere('lease_until', '<', options.now)
+        if (options.ignoreLeases) q.orWhereNotNull('owner')
+      })
+      .update({ owner: this.owner, lease_until: options.now + this.leaseMs })
+      .returning('id')
+    return claimed.map((r) => (typeof r === 'object' ? r.id : String(r)))
   }
 
   /** Extends every lease this process holds. */

@@ -1,6 +1,7 @@
 // Workflows and their immutable versions. A definition whose hash equals the current version's is
 // not stored again; any other change becomes the next version, and runs keep the version they began.
 import type { MikroORM } from '@mikro-orm/core'
+import type { Knex } from '@mikro-orm/knex'
 import { ConflictError, NotFoundError } from '../errors.js'
 import { WorkflowEntity, type WorkflowRow, WorkflowVersionEntity } from './entities.js'
 
@@ -69,6 +70,18 @@ export class WorkflowStore {
       }
       return { version, created: true }
     })
+  }
+
+  /** One lean query: the hot path of starting a run asks it every time. */
+  async currentVersion(id: string): Promise<number> {
+    const knex = (this.orm.em as unknown as { getKnex(): Knex }).getKnex()
+    const row = await knex('workflows')
+      .select('current_version')
+      .where({ id })
+      .whereNull('deleted_at')
+      .first()
+    if (!row) throw new NotFoundError(`workflow '${id}' does not exist`)
+    return Number(row.current_version)
   }
 
   async get(id: string, version?: number): Promise<StoredVersion> {

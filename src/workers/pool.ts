@@ -46,7 +46,7 @@ const ABORT_GRACE_MS = 100
 export class WorkerPool {
   private readonly piscina: Piscina
   private readonly ports: MessagePort[] = []
-  private readonly sinks = new Map<number, LogSink>()
+  private readonly tasks = new Map<number, { log: LogSink; started: () => void }>()
   private nextTaskId = 1
 
   constructor(options: PoolOptions) {
@@ -65,7 +65,8 @@ export class WorkerPool {
     })
     const hostApi: HostApi = {
       log: (taskId, level, msg, data) =>
-        this.sinks.get(taskId)?.(level, msg, data === undefined ? undefined : JSON.parse(data)),
+        this.tasks.get(taskId)?.log(level, msg, data === undefined ? undefined : JSON.parse(data)),
+      started: (taskId) => this.tasks.get(taskId)?.started(),
       flush: () => {},
     }
     this.piscina.on('message', (message: { type?: string; port?: MessagePort }) => {
@@ -91,29 +92,39 @@ export class WorkerPool {
   /** Runs one step; never throws: every failure comes back as an error reply. */
   async run(task: Omit<StepTask, 'taskId'>, signal: AbortSignal, log: LogSink): Promise<StepReply> {
     const taskId = this.nextTaskId++
-    const timeout = AbortSignal.timeout(task.timeoutMs + ABORT_GRACE_MS)
-    this.sinks.set(taskId, log)
+    const abort = new AbortController()
+    let timedOut = false
+    let timer: NodeJS.Timeout | undefined
+    // the timeout counts from when a worker starts the step, not while it waits for a free thread
+    const started = () => {
+      timer = setTimeout(() => {
+        timedOut = true
+        abort.abort()
+      }, task.timeoutMs + ABORT_GRACE_MS)
+    }
+    const onCancel = () => abort.abort()
+    signal.addEventListener('abort', onCancel, { once: true })
+    this.tasks.set(taskId, { log, started })
     try {
-      return (await this.piscina.run(
-        { ...task, taskId },
-        { signal: AbortSignal.any([signal, timeout]) },
-      )) as StepReply
+      return (await this.piscina.run({ ...task, taskId }, { signal: abort.signal })) as StepReply
     } catch (error) {
-      return { ok: false, error: this.failure(error, signal, timeout, task.timeoutMs) }
+      return { ok: false, error: this.failure(error, signal.aborted, timedOut, task.timeoutMs) }
     } finally {
-      this.sinks.delete(taskId)
+      clearTimeout(timer)
+      signal.removeEventListener('abort', onCancel)
+      this.tasks.delete(taskId)
     }
   }
 
-  private failure(error: unknown, cancel: AbortSignal, timeout: AbortSignal, timeoutMs: number): ErrorShape {
-    if (cancel.aborted)
+  private failure(error: unknown, cancelled: boolean, timedOut: boolean, timeoutMs: number): ErrorShape {
+    if (cancelled)
       return {
         name: 'CancelledError',
         code: 'CANCELLED',
         message: 'the step was cancelled',
         retryable: false,
       }
-    if (timeout.aborted) {
+    if (timedOut) {
       return {
         name: 'TimeoutError',
         code: 'TIMEOUT',

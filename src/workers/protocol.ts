@@ -30,6 +30,8 @@ export type LogLevel = 'debug' | 'info' | 'warn' | 'error'
 /** What the host offers workers over comlink. */
 export interface HostApi {
   log(taskId: number, level: LogLevel, msg: string, data?: string): void
+  /** A worker began the task: its timeout starts now. */
+  started(taskId: number): void
   /** Answers once every earlier message on the channel has been handled. */
   flush(): void
 }

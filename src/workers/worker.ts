@@ -59,7 +59,7 @@ function encode(value: unknown, limit: number): string {
   return json
 }
 
-async function execute(task: StepTask, used: { logged: boolean }): Promise<StepReply> {
+async function execute(task: StepTask, used: { logged: boolean }, signal: AbortSignal): Promise<StepReply> {
   const action = (await registry).action(task.uses)
   if (!action) throw new TerminalError('UNKNOWN_ACTION', `no piece action '${task.uses}' is loaded`)
   const props = v.safeParse(action.props, task.props)
@@ -82,7 +82,7 @@ async function execute(task: StepTask, used: { logged: boolean }): Promise<StepR
     attempt: task.attempt,
     idempotencyKey: task.idempotencyKey,
     log: stepLogger(task.taskId, used),
-    signal: AbortSignal.timeout(task.timeoutMs),
+    signal,
     limits: { maxOutputBytes: task.maxOutputBytes, timeoutMs: task.timeoutMs },
   }
   const result = await action.run(ctx)
@@ -103,12 +103,18 @@ async function execute(task: StepTask, used: { logged: boolean }): Promise<StepR
 }
 
 export default async function runStep(task: StepTask): Promise<StepReply> {
+  void host.started(task.taskId)
   const used = { logged: false }
+  // a timer of our own, cleared at the end: AbortSignal.timeout would outlive the step
+  const timeout = new AbortController()
+  const timer = setTimeout(() => timeout.abort(), task.timeoutMs)
   let reply: StepReply
   try {
-    reply = await execute(task, used)
+    reply = await execute(task, used, timeout.signal)
   } catch (error) {
     reply = { ok: false, error: toErrorShape(error, 'ERROR') }
+  } finally {
+    clearTimeout(timer)
   }
   // log lines travel on their own channel: make sure the host has them before the step ends
   if (used.logged) await host.flush()
