@@ -20,6 +20,9 @@ export function engineOptions(config: Config) {
     stepTimeoutMs: parseDuration(config.workers.stepTimeout),
     memoryLimitMb: config.workers.memoryLimitMb,
     maxOutputBytes: config.workers.maxOutputBytes,
+    leaseMs: parseDuration(config.runs.leaseTtl),
+    passivateAfterMs: parseDuration(config.runs.passivateAfter),
+    pollMs: parseDuration(config.runs.pollInterval),
   }
 }
 
@@ -97,8 +100,12 @@ export async function serveCommand(options: { configFile?: string }): Promise<nu
     process.once('SIGTERM', resolve)
   })
   log.info('shutting down: no new work; unfinished runs resume on the next start')
-  await new Promise<void>((resolve) => server.close(() => resolve()))
-  await engine.close()
+  await new Promise<void>((resolve) => {
+    server.close(() => resolve())
+    // idle keep-alive connections and event streams would hold the close open
+    ;(server as unknown as { closeAllConnections?: () => void }).closeAllConnections?.()
+  })
+  await engine.close(parseDuration(config.runs.shutdownGrace))
   log.info('stopped')
   return 0
 }

@@ -34,6 +34,19 @@ export const ConfigSchema = v.strictObject({
     }),
     {},
   ),
+  runs: v.optional(
+    v.strictObject({
+      /** How long a process holds its runs without renewing; another takes them over after it. */
+      leaseTtl: v.optional(DurationSchema, '15s'),
+      /** A run whose next timer is further away than this leaves memory. */
+      passivateAfter: v.optional(DurationSchema, '2s'),
+      /** How often due timers and orphaned runs are looked for. */
+      pollInterval: v.optional(DurationSchema, '500ms'),
+      /** On SIGTERM, how long steps already in workers may take to finish. */
+      shutdownGrace: v.optional(DurationSchema, '10s'),
+    }),
+    {},
+  ),
   workflows: v.optional(v.strictObject({ dir: v.optional(v.string(), 'config/workflows') }), {}),
   auth: v.optional(
     v.strictObject({ apiKeys: v.optional(v.array(v.pipe(v.string(), v.minLength(16))), []) }),
