@@ -1,6 +1,25 @@
 // The built-in triggers: how a run starts. The engine itself delivers their output.
+import { Cron } from 'croner'
 import * as v from 'valibot'
 import { definePiece, defineTrigger } from '../../src/piece-sdk/index.js'
+
+function cronParses(cron: string): boolean {
+  try {
+    new Cron(cron, { paused: true })
+    return true
+  } catch {
+    return false
+  }
+}
+
+function timeZoneKnown(zone: string): boolean {
+  try {
+    new Intl.DateTimeFormat('en', { timeZone: zone })
+    return true
+  } catch {
+    return false
+  }
+}
 
 export const manual = defineTrigger({
   name: 'manual',
@@ -32,8 +51,15 @@ export const schedule = defineTrigger({
   title: 'Schedule',
   description: 'Started at each due time of a cron expression; its output is { scheduledAt, firedAt }.',
   props: v.strictObject({
-    cron: v.pipe(v.string(), v.minLength(1)),
-    timezone: v.optional(v.string(), 'UTC'),
+    cron: v.pipe(
+      v.string(),
+      v.check(
+        (cron) => cron.trim().split(/\s+/).length >= 5 && cron.trim().split(/\s+/).length <= 6,
+        'must have 5 or 6 fields',
+      ),
+      v.check(cronParses, 'is not a valid cron expression'),
+    ),
+    timezone: v.optional(v.pipe(v.string(), v.check(timeZoneKnown, 'is not an IANA time zone')), 'UTC'),
     overlap: v.optional(v.picklist(['skip', 'allow']), 'skip'),
   }),
 })

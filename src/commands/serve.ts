@@ -11,6 +11,8 @@ import { type Problem, ValidationError } from '../errors.js'
 import { createApp } from '../http/app.js'
 import { isLoopback } from '../http/auth.js'
 import { Engine } from '../runtime/engine.js'
+import { Scheduler } from '../triggers/schedules.js'
+import { WebhookRoutes } from '../triggers/webhooks.js'
 import { definitionFiles } from './validate.js'
 
 export function engineOptions(config: Config) {
@@ -70,7 +72,11 @@ export async function serveCommand(options: { configFile?: string }): Promise<nu
       d.created ? 'workflow deployed' : 'workflow unchanged',
     )
   }
+  const webhooks = new WebhookRoutes(engine)
+  await webhooks.reload()
+  const scheduler = new Scheduler(engine)
   const resumed = await engine.start()
+  await scheduler.start()
   if (resumed > 0) log.info({ runs: resumed }, 'resumed unfinished runs')
   engine.events.on('run', (runId, state) => {
     if (state.status === 'failed') log.warn({ runId, error: state.error }, 'run failed')
@@ -79,6 +85,7 @@ export async function serveCommand(options: { configFile?: string }): Promise<nu
   const app = createApp(engine, {
     apiKeys: config.auth.apiKeys,
     bodyLimit: config.server.bodyLimit,
+    webhooks,
     report: (error) => log.error({ err: error }, 'unexpected error'),
   })
   const server = serve({ fetch: app.fetch, hostname: config.server.host, port: config.server.port })
@@ -105,6 +112,7 @@ export async function serveCommand(options: { configFile?: string }): Promise<nu
     // idle keep-alive connections and event streams would hold the close open
     ;(server as unknown as { closeAllConnections?: () => void }).closeAllConnections?.()
   })
+  await scheduler.stop()
   await engine.close(parseDuration(config.runs.shutdownGrace))
   log.info('stopped')
   return 0

@@ -2,8 +2,13 @@
 import { Hono } from 'hono'
 import { bodyLimit } from 'hono/body-limit'
 import type { Engine } from '../runtime/engine.js'
+import type { WebhookRoutes } from '../triggers/webhooks.js'
+import { PACKAGE_VERSION } from '../version.js'
 import { apiKeyAuth } from './auth.js'
 import { errorBody, handleError } from './errors.js'
+import { engineMetrics } from './metrics.js'
+import { openApiDocument } from './openapi.js'
+import { hookRoutes } from './routes/hooks.js'
 import { runRoutes } from './routes/runs.js'
 import { pieceRoutes, systemRoutes } from './routes/system.js'
 import { workflowRoutes } from './routes/workflows.js'
@@ -12,6 +17,8 @@ export interface AppOptions {
   apiKeys: string[]
   bodyLimit: number
   report?: (error: unknown) => void
+  /** Webhook routing; without it /hooks answers 404. */
+  webhooks?: WebhookRoutes
 }
 
 export function createApp(engine: Engine, options: AppOptions): Hono {
@@ -28,6 +35,13 @@ export function createApp(engine: Engine, options: AppOptions): Hono {
     }),
   )
   app.route('/', systemRoutes(engine))
+  const metrics = engineMetrics(engine)
+  app.get('/metrics', async (c) =>
+    c.text(await metrics.metrics(), 200, { 'content-type': metrics.contentType }),
+  )
+  const openapi = openApiDocument(PACKAGE_VERSION)
+  app.get('/openapi.json', (c) => c.json(openapi))
+  if (options.webhooks) app.route('/hooks', hookRoutes(engine, options.webhooks))
   app.use('/api/*', apiKeyAuth(options.apiKeys))
   app.route('/api/v1/workflows', workflowRoutes(engine))
   app.route('/api/v1/runs', runRoutes(engine))

@@ -13,6 +13,7 @@ import { Leases } from '../store/leases.js'
 import { type Database, openDatabase } from '../store/orm.js'
 import { type RunView, readRun } from '../store/runs.js'
 import { WorkflowStore } from '../store/workflows.js'
+import { normalisePath } from '../triggers/webhooks.js'
 import { WorkerPool } from '../workers/pool.js'
 import type { LogLevel } from '../workers/protocol.js'
 import { resetForRetry, restoreRunState } from './restore.js'
@@ -49,6 +50,8 @@ export interface EngineEvents {
   step: [runId: string, step: StepState]
   run: [runId: string, state: RunState]
   log: [runId: string, stepId: string | null, level: LogLevel, msg: string, data: unknown]
+  /** A run was recorded and its supervisor started. */
+  started: [runId: string, workflowId: string]
   /** A workflow was created, changed or deleted: triggers re-read it. */
   workflow: [workflowId: string]
 }
@@ -133,6 +136,7 @@ export class Engine {
     options: { mustExist?: boolean; mustNotExist?: boolean } = {},
   ): Promise<DeployResult> {
     const workflow = this.compile(definition)
+    if (workflow.trigger.kind === 'webhook') await this.checkWebhookPath(workflow)
     const { version, created } = await this.workflows.save(
       {
         id: workflow.id,
@@ -165,6 +169,25 @@ export class Engine {
     return { workflow, version: stored.version }
   }
 
+  /** The current version of every live workflow, optionally of one trigger kind. */
+  async liveWorkflows(kind?: string): Promise<{ workflow: CompiledWorkflow; version: number }[]> {
+    const rows = (await this.workflows.list()).filter((w) => kind === undefined || w.triggerKind === kind)
+    return Promise.all(rows.map((w) => this.workflowVersion(w.id, w.currentVersion)))
+  }
+
+  /** Two workflows claiming one webhook path is a conflict at deploy time. */
+  private async checkWebhookPath(workflow: CompiledWorkflow): Promise<void> {
+    const path = normalisePath(String(workflow.trigger.props.path))
+    for (const other of await this.liveWorkflows('webhook')) {
+      if (other.workflow.id === workflow.id) continue
+      if (normalisePath(String(other.workflow.trigger.props.path)) === path) {
+        throw new ConflictError(`webhook path '${path}' belongs to workflow '${other.workflow.id}' already`, [
+          { path: 'trigger.with.path', message: `taken by workflow '${other.workflow.id}'` },
+        ])
+      }
+    }
+  }
+
   workflowChanged(workflowId: string): void {
     this.events.emit('workflow', workflowId)
   }
@@ -184,10 +207,10 @@ export class Engine {
   }
 
   /** Records the run durably, then starts its supervisor. */
-  async startRun(workflowId: string, input: unknown, options: { version?: number } = {}) {
+  async startRun(workflowId: string, input: unknown, options: { version?: number; id?: string } = {}) {
     if (!this.accepting) throw new ConflictError('the engine is shutting down')
     const { workflow, version } = await this.workflowVersion(workflowId, options.version)
-    const id = randomUUID()
+    const id = options.id ?? randomUUID()
     const now = Date.now()
     await this.writer.write({
       newRuns: [
@@ -209,6 +232,7 @@ export class Engine {
       steps: new Map(workflow.steps.map((s) => [s.id, newStepState(s.id)])),
     }
     this.spawn(workflow, version, state, input ?? null).start()
+    this.events.emit('started', id, workflow.id)
     return { id, status: state.status }
   }
 

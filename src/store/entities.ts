@@ -85,7 +85,28 @@ export const RunLogEntity = defineEntity({
   indexes: [{ properties: ['runId', 'id'] }],
 })
 
-export const ENTITIES = [WorkflowEntity, WorkflowVersionEntity, RunEntity, StepStateEntity, RunLogEntity]
+export const ScheduleFireEntity = defineEntity({
+  name: 'ScheduleFire',
+  tableName: 'schedule_fires',
+  properties: (p) => ({
+    workflowId: p.string().primary(),
+    dueAt: p.bigint('number').primary(),
+    firedAt: p.bigint('number'),
+    runId: p.string().nullable(),
+    /** `started`, or `skipped` when the previous run was still in flight (overlap: skip). */
+    outcome: p.string(),
+  }),
+  primaryKeys: ['workflowId', 'dueAt'],
+})
+
+export const ENTITIES = [
+  WorkflowEntity,
+  WorkflowVersionEntity,
+  RunEntity,
+  StepStateEntity,
+  RunLogEntity,
+  ScheduleFireEntity,
+]
 
 export type WorkflowRow = InferEntity<typeof WorkflowEntity>
 export type RunRow = InferEntity<typeof RunEntity>

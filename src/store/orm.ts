@@ -8,6 +8,7 @@ import { ValidationError } from '../errors.js'
 import { ENTITIES } from './entities.js'
 import { Migration0001Initial } from './migrations/0001-initial.js'
 import { Migration0002Leases } from './migrations/0002-leases.js'
+import { Migration0003ScheduleFires } from './migrations/0003-schedule-fires.js'
 
 export type DatabaseKind = 'sqlite' | 'postgres'
 
@@ -33,6 +34,7 @@ export function parseDatabaseUrl(url: string): DatabaseTarget {
 export const MIGRATIONS = [
   { name: '0001-initial', class: Migration0001Initial },
   { name: '0002-leases', class: Migration0002Leases },
+  { name: '0003-schedule-fires', class: Migration0003ScheduleFires },
 ]
 
 export async function ormOptions(url: string): Promise<Options> {

@@ -1,0 +1,56 @@
+// Webhook routing: which workflow owns which /hooks path, kept in step with deployments, and the
+// signature check (HMAC-SHA256 of the raw body, compared in constant time).
+import { createHmac, timingSafeEqual } from 'node:crypto'
+import type { Engine } from '../runtime/engine.js'
+
+export interface WebhookRoute {
+  workflowId: string
+  path: string
+  method: string
+  respond: 'immediately' | 'onComplete'
+  secret?: string
+}
+
+export function normalisePath(path: string): string {
+  return path.replace(/^\/+|\/+$/g, '')
+}
+
+export class WebhookRoutes {
+  private routes = new Map<string, WebhookRoute>()
+
+  constructor(private readonly engine: Engine) {
+    engine.events.on('workflow', () => void this.reload())
+  }
+
+  async reload(): Promise<void> {
+    const routes = new Map<string, WebhookRoute>()
+    for (const { workflow } of await this.engine.liveWorkflows('webhook')) {
+      const props = workflow.trigger.props as Omit<WebhookRoute, 'workflowId'>
+      const path = normalisePath(props.path)
+      routes.set(path, {
+        workflowId: workflow.id,
+        path,
+        method: props.method ?? 'POST',
+        respond: props.respond ?? 'immediately',
+        secret: props.secret,
+      })
+    }
+    this.routes = routes
+  }
+
+  find(path: string): WebhookRoute | undefined {
+    return this.routes.get(normalisePath(path))
+  }
+}
+
+/** `X-Piecework-Signature: sha256=<hex>` over the raw body. */
+export function signatureValid(secret: string, body: Uint8Array, header: string | undefined): boolean {
+  const match = /^sha256=([0-9a-fA-F]{64})$/.exec(header?.trim() ?? '')
+  if (!match) return false
+  const expected = createHmac('sha256', secret).update(body).digest()
+  return timingSafeEqual(expected, Buffer.from(match[1]!, 'hex'))
+}
+
+export function sign(secret: string, body: string | Uint8Array): string {
+  return `sha256=${createHmac('sha256', secret).update(body).digest('hex')}`
+}
