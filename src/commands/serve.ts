@@ -56,9 +56,31 @@ export async function deployFolder(engine: Engine, dir: string) {
   return deployed
 }
 
+const PINO_LEVEL = { debug: 'debug', info: 'info', warn: 'warn', error: 'error' } as const
+
+/** Every line about run work carries the run's id, and the step's where there is one. */
+function logRunWork(engine: Engine, log: pino.Logger): void {
+  engine.events.on('run', (runId, state) => {
+    if (state.status === 'failed') log.warn({ runId, error: state.error }, 'run failed')
+    else log.info({ runId, status: state.status }, `run ${state.status}`)
+  })
+  engine.events.on('step', (runId, step) => {
+    const fields = { runId, stepId: step.id, status: step.status, attempt: step.attempts }
+    if (step.status === 'failed') log.warn({ ...fields, error: step.error }, 'step failed')
+    else log.debug(fields, `step ${step.status}`)
+  })
+  engine.events.on('log', (runId, stepId, level, msg, data) => {
+    log[PINO_LEVEL[level]]({ runId, stepId, data }, msg)
+  })
+}
+
 export async function serveCommand(options: { configFile?: string }): Promise<number> {
   const { config, file } = loadConfig(options.configFile)
-  const log = pino({ level: config.log.level, base: { service: 'piecework' } })
+  const log = pino({
+    level: config.log.level,
+    base: { service: 'piecework' },
+    ...(config.log.pretty ? { transport: { target: 'pino-pretty', options: { destination: 1 } } } : {}),
+  })
   if (config.auth.apiKeys.length === 0 && !isLoopback(config.server.host)) {
     throw new ValidationError(
       `refusing to listen on ${config.server.host} without API keys: set auth.apiKeys (or PIECEWORK_AUTH_API_KEYS), or listen on 127.0.0.1`,
@@ -78,10 +100,7 @@ export async function serveCommand(options: { configFile?: string }): Promise<nu
   const resumed = await engine.start()
   await scheduler.start()
   if (resumed > 0) log.info({ runs: resumed }, 'resumed unfinished runs')
-  engine.events.on('run', (runId, state) => {
-    if (state.status === 'failed') log.warn({ runId, error: state.error }, 'run failed')
-    else log.debug({ runId, status: state.status }, 'run status')
-  })
+  logRunWork(engine, log)
   const app = createApp(engine, {
     apiKeys: config.auth.apiKeys,
     bodyLimit: config.server.bodyLimit,

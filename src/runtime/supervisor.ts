@@ -81,6 +81,7 @@ export class Supervisor {
     for (const id of changed) {
       const step = this.state.steps.get(id)!
       if (step.handle !== undefined) this.outputs[id] = { output: step.output }
+      this.logOutcome(step)
     }
     if (ended || runChanged) {
       const patch: RunPatch = await this.runPatch(ended)
@@ -203,6 +204,22 @@ export class Supervisor {
       }
     } finally {
       this.aborts.delete(stepId)
+    }
+  }
+
+  /** Retries and failures go into the run's own log. */
+  private logOutcome(step: StepState): void {
+    if (!step.error || step.status === 'succeeded') return
+    const { code, message } = step.error
+    if (step.status === 'waiting' && step.wakeAt !== undefined) {
+      const inMs = Math.max(0, step.wakeAt - this.deps.now())
+      this.log(
+        step.id,
+        'warn',
+        `attempt ${step.attempts} failed (${code}: ${message}); retrying in ${inMs} ms`,
+      )
+    } else if (step.status === 'failed') {
+      this.log(step.id, 'error', `step failed after ${step.attempts} attempt(s): ${code}: ${message}`)
     }
   }
 
