@@ -96,11 +96,14 @@ export interface Page<T> {
 
 const encodeCursor = (parts: (string | number)[]) => Buffer.from(JSON.stringify(parts)).toString('base64url')
 
-function decodeCursor(cursor: string | undefined): unknown[] | undefined {
+/** A cursor this server gave out: a JSON array of the given kinds of item, base64url-encoded. */
+function decodeCursor(cursor: string | undefined, kinds: ('number' | 'string')[]): unknown[] | undefined {
   if (!cursor) return undefined
   try {
     const parts = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8'))
-    if (Array.isArray(parts)) return parts
+    const fits = (p: unknown, kind: string) => typeof p === kind && (kind !== 'number' || Number.isFinite(p))
+    if (Array.isArray(parts) && parts.length === kinds.length && parts.every((p, i) => fits(p, kinds[i]!)))
+      return parts
   } catch {}
   throw new ValidationError('the cursor is not one this server gave out', [
     { path: 'cursor', message: 'invalid cursor' },
@@ -121,7 +124,7 @@ export async function listRuns(
     .limit(filter.limit + 1)
   if (filter.workflowId) query.where('workflow_id', filter.workflowId)
   if (filter.status) query.where('status', filter.status)
-  const after = decodeCursor(filter.cursor)
+  const after = decodeCursor(filter.cursor, ['number', 'string'])
   if (after) {
     const [createdAt, id] = after as [number, string]
     query.where((q) =>
@@ -159,7 +162,7 @@ export async function readLogs(
   limit: number,
   cursor?: string,
 ): Promise<Page<LogLine>> {
-  const after = decodeCursor(cursor)
+  const after = decodeCursor(cursor, ['number'])
   const query = knex('run_logs')
     .where('run_id', runId)
     .orderBy('id', 'asc')

@@ -40,26 +40,35 @@ export function runRoutes(engine: Engine): Hono {
   })
 
   app.get('/:id/events', async (c) => {
-    const first = await engine.getRun(c.req.param('id'))
+    const id = c.req.param('id')
+    const queue: { event: string; data: unknown }[] = []
+    let wake: (() => void) | undefined
+    let ended = false
+    const push = (event: string, data: unknown) => {
+      queue.push({ event, data })
+      wake?.()
+    }
+    const onStep = (runId: string, step: { id: string; status: string; attempts: number }) => {
+      if (runId === id) push('step', { runId, stepId: step.id, status: step.status, attempts: step.attempts })
+    }
+    const onRun = (runId: string, state: { status: RunStatus }) => {
+      if (runId !== id) return
+      push('run', { runId, status: state.status })
+      if (RUN_ENDED.has(state.status)) ended = true
+    }
+    const unsubscribe = () => {
+      engine.events.off('step', onStep)
+      engine.events.off('run', onRun)
+    }
+    // listen before reading the snapshot, so that no change between the two is lost
+    engine.events.on('step', onStep)
+    engine.events.on('run', onRun)
+    const first = await engine.getRun(id).catch((error: unknown) => {
+      unsubscribe()
+      throw error
+    })
+    if (RUN_ENDED.has(first.status)) ended = true
     return streamSSE(c, async (stream) => {
-      const queue: { event: string; data: unknown }[] = []
-      let wake: (() => void) | undefined
-      let ended = RUN_ENDED.has(first.status)
-      const push = (event: string, data: unknown) => {
-        queue.push({ event, data })
-        wake?.()
-      }
-      const onStep = (runId: string, step: { id: string; status: string; attempts: number }) => {
-        if (runId === first.id)
-          push('step', { runId, stepId: step.id, status: step.status, attempts: step.attempts })
-      }
-      const onRun = (runId: string, state: { status: RunStatus }) => {
-        if (runId !== first.id) return
-        push('run', { runId, status: state.status })
-        if (RUN_ENDED.has(state.status)) ended = true
-      }
-      engine.events.on('step', onStep)
-      engine.events.on('run', onRun)
       stream.onAbort(() => {
         ended = true
         wake?.()
@@ -73,8 +82,7 @@ export function runRoutes(engine: Engine): Hono {
             await stream.writeSSE({ event: item.event, data: JSON.stringify(item.data) })
         }
       } finally {
-        engine.events.off('step', onStep)
-        engine.events.off('run', onRun)
+        unsubscribe()
       }
     })
   })
