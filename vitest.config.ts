@@ -7,6 +7,8 @@ export default defineConfig({
     hookTimeout: 60_000,
     pool: 'forks',
     globalSetup: ['test/helpers/global-setup.ts'],
-    maxWorkers: 2,
+    // one test file at a time: each starts its own worker threads and servers on a 2-core machine,
+    // and the parallelism test measures wall time
+    fileParallelism: false,
   },
 })
