@@ -74,6 +74,8 @@ export class Engine {
   private readonly supervisors = new Map<string, Supervisor>()
   private readonly compiled = new Map<string, CompiledWorkflow>()
   private readonly endWaiters = new Map<string, Set<() => void>>()
+  /** Runs in flight and runs waiting their turn, per workflow with a `concurrency` limit. */
+  private readonly gates = new Map<string, { active: Set<string>; queue: Supervisor[] }>()
   private readonly limits: { stepTimeoutMs: number; maxOutputBytes: number }
   private readonly options: Required<Pick<EngineOptions, 'passivateAfterMs' | 'pollMs'>>
   private poller: NodeJS.Timeout | undefined
@@ -103,6 +105,11 @@ export class Engine {
       if (!RUN_ENDED.has(state.status)) return
       for (const wake of this.endWaiters.get(runId) ?? []) wake()
       this.endWaiters.delete(runId)
+      for (const gate of this.gates.values()) {
+        if (!gate.active.delete(runId)) continue
+        const next = gate.queue.shift()
+        if (next) this.admit(next)
+      }
     })
   }
 
@@ -231,7 +238,7 @@ export class Engine {
       status: 'queued',
       steps: new Map(workflow.steps.map((s) => [s.id, newStepState(s.id)])),
     }
-    this.spawn(workflow, version, state, input ?? null).start()
+    this.admit(this.spawn(workflow, version, state, input ?? null))
     this.events.emit('started', id, workflow.id)
     return { id, status: state.status }
   }
@@ -254,6 +261,24 @@ export class Engine {
     this.supervisors.set(state.id, supervisor)
     void supervisor.done.then(() => this.supervisors.delete(state.id))
     return supervisor
+  }
+
+  /**
+   * Starts a queued run, unless its workflow's `concurrency` is reached in this process: then it
+   * stays `queued` until a run of that workflow ends.
+   */
+  private admit(supervisor: Supervisor): void {
+    const limit = supervisor.workflow.definition.concurrency
+    if (limit === undefined) return supervisor.start()
+    const gate = this.gates.get(supervisor.workflow.id) ?? { active: new Set<string>(), queue: [] }
+    this.gates.set(supervisor.workflow.id, gate)
+    if (gate.active.size >= limit) {
+      gate.queue.push(supervisor)
+      return
+    }
+    // released on the run's end event, which comes whichever supervisor (or passivated life) ends it
+    gate.active.add(supervisor.state.id)
+    supervisor.start()
   }
 
   /** A run with nothing but distant timers leaves memory; its due times stay in the database. */
@@ -280,7 +305,7 @@ export class Engine {
         })
         const fresh = ids.filter((id) => !this.supervisors.has(id))
         for (const supervisor of await this.restoreMany(fresh)) {
-          if (supervisor.state.status === 'queued') supervisor.start()
+          if (supervisor.state.status === 'queued') this.admit(supervisor)
           else supervisor.resume()
         }
         total += fresh.length
