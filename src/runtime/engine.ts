@@ -269,7 +269,10 @@ export class Engine {
    */
   private admit(supervisor: Supervisor): void {
     const limit = supervisor.workflow.definition.concurrency
-    if (limit === undefined) return supervisor.start()
+    if (limit === undefined) {
+      supervisor.start()
+      return
+    }
     const gate = this.gates.get(supervisor.workflow.id) ?? { active: new Set<string>(), queue: [] }
     this.gates.set(supervisor.workflow.id, gate)
     if (gate.active.size >= limit) {
