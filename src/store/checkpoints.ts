@@ -134,14 +134,21 @@ export class CheckpointWriter {
     try {
       const rows = batch.newRuns.length + batch.runs.length + batch.steps.length + batch.logs.length
       if (rows > 0) {
-        await this.knex.transaction(async (trx) => {
-          for (const chunk of chunks(batch.newRuns)) await trx('runs').insert(chunk)
-          for (const chunk of chunks(batch.steps)) {
-            await trx('step_states').insert(chunk).onConflict(['run_id', 'step_id']).merge()
-          }
-          for (const [sql, bindings] of bulkRunUpdates(batch.runs)) await trx.raw(sql, bindings)
-          for (const chunk of chunks(batch.logs)) await trx('run_logs').insert(chunk)
-        })
+        const statements: ((db: Knex) => Promise<unknown>)[] = [
+          ...[...chunks(batch.newRuns)].map((chunk) => (db: Knex) => db('runs').insert(chunk)),
+          ...[...chunks(batch.steps)].map(
+            (chunk) => (db: Knex) => db('step_states').insert(chunk).onConflict(['run_id', 'step_id']).merge(),
+          ),
+          ...bulkRunUpdates(batch.runs).map(([sql, bindings]) => (db: Knex) => db.raw(sql, bindings)),
+          ...[...chunks(batch.logs)].map((chunk) => (db: Knex) => db('run_logs').insert(chunk)),
+        ]
+        // one statement is atomic by itself: BEGIN and COMMIT would only add two round trips
+        if (statements.length === 1) await statements[0]!(this.knex)
+        else {
+          await this.knex.transaction(async (trx) => {
+            for (const statement of statements) await statement(trx)
+          })
+        }
         this.stats.commits++
         this.stats.rows += rows
       }
