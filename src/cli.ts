@@ -3,6 +3,7 @@
 import { type ParseArgsConfig, parseArgs } from 'node:util'
 import { runCommand } from './commands/run.js'
 import { formatProblems, validateFiles } from './commands/validate.js'
+import { loadConfig } from './config/load.js'
 import { isEngineError, ValidationError } from './errors.js'
 import { loadRegistry } from './piece-sdk/registry.js'
 import { openDatabase } from './store/orm.js'
@@ -40,10 +41,8 @@ async function main(argv: string[]): Promise<number> {
     }
     case 'migrate': {
       const { values } = parse(rest, { db: { type: 'string' } })
-      const url =
-        (values.db as string | undefined) ??
-        process.env.PIECEWORK_DATABASE_URL ??
-        'sqlite:./data/piecework.db'
+      // --db, else the configuration (config file, PIECEWORK_DATABASE_URL, default)
+      const url = (values.db as string | undefined) ?? loadConfig().config.database.url
       const db = await openDatabase(url)
       await db.close()
       process.stderr.write(`the database at ${url.replace(/\/\/[^@/]*@/, '//***@')} is up to date\n`)

@@ -76,7 +76,8 @@ function unwrap(schema: v.GenericSchema): v.GenericSchema {
 }
 
 function coerce(raw: string, type: string): unknown {
-  if (type === 'number') return raw.trim() === '' ? raw : Number(raw)
+  // text that is not a number stays text, so that the error shows what was given
+  if (type === 'number') return raw.trim() === '' || Number.isNaN(Number(raw)) ? raw : Number(raw)
   if (type === 'boolean') return raw === 'true' ? true : raw === 'false' ? false : raw
   if (type === 'array')
     return raw
@@ -85,6 +86,19 @@ function coerce(raw: string, type: string): unknown {
       .filter(Boolean)
   if (type === 'union' && /^\d+$/.test(raw)) return Number(raw)
   return raw
+}
+
+/** `port: ${PORT}` is text after interpolation: numbers, booleans and lists are read from it. */
+function coerceLeaves(config: Record<string, unknown>): Record<string, unknown> {
+  const result = structuredClone(config)
+  for (const leaf of leaves(ConfigSchema)) {
+    let node = result as Record<string, unknown> | undefined
+    for (const key of leaf.path.slice(0, -1)) node = node?.[key] as Record<string, unknown> | undefined
+    const key = leaf.path[leaf.path.length - 1]!
+    if (node && typeof node[key] === 'string' && leaf.type !== 'string')
+      node[key] = coerce(node[key] as string, leaf.type)
+  }
+  return result
 }
 
 export function applyEnvOverrides(config: Record<string, unknown>, env: Env): Record<string, unknown> {
@@ -117,7 +131,7 @@ export function parseConfig(
     throw new ValidationError(`${origin} must be a mapping of sections`)
   }
   const merged = applyEnvOverrides(
-    (interpolate(raw ?? {}, env, '', unset) as Record<string, unknown>) ?? {},
+    coerceLeaves((interpolate(raw ?? {}, env, '', unset) as Record<string, unknown>) ?? {}),
     env,
   )
   const result = v.safeParse(ConfigSchema, merged)

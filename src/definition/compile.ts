@@ -141,9 +141,9 @@ function compileStep(
  */
 function lenientChecks(raw: unknown, registry: PieceRegistry): Problem[] {
   const steps = (raw as { steps?: unknown })?.steps
-  if (!Array.isArray(steps)) return []
+  if (!Array.isArray(steps) && typeof (raw as { trigger?: unknown })?.trigger !== 'object') return []
   const problems: Problem[] = []
-  const nodes = steps.map((step, i) => {
+  const nodes = (Array.isArray(steps) ? steps : []).map((step, i) => {
     const s = (typeof step === 'object' && step !== null ? step : {}) as Record<string, unknown>
     const id = typeof s.id === 'string' ? s.id : `#${i}`
     const props = typeof s.with === 'object' && s.with !== null ? (s.with as Record<string, unknown>) : {}
@@ -167,6 +167,13 @@ function lenientChecks(raw: unknown, registry: PieceRegistry): Problem[] {
         : undefined,
     }
   })
+  const trigger = (raw as { trigger?: { uses?: unknown; with?: unknown } }).trigger
+  const triggerDef = typeof trigger?.uses === 'string' ? registry.trigger(trigger.uses) : undefined
+  if (triggerDef && typeof trigger?.with === 'object' && trigger.with !== null) {
+    problems.push(
+      ...checkStaticProps(triggerDef.props, trigger.with as Record<string, unknown>, 'trigger.with'),
+    )
+  }
   return [...problems, ...checkGraph(nodes)]
 }
 

@@ -106,6 +106,7 @@ export class Engine {
       for (const wake of this.endWaiters.get(runId) ?? []) wake()
       this.endWaiters.delete(runId)
       for (const gate of this.gates.values()) {
+        gate.queue = gate.queue.filter((s) => s.state.id !== runId)
         if (!gate.active.delete(runId)) continue
         const next = gate.queue.shift()
         if (next) this.admit(next)
@@ -273,6 +274,7 @@ export class Engine {
       supervisor.start()
       return
     }
+    if (RUN_ENDED.has(supervisor.state.status)) return
     const gate = this.gates.get(supervisor.workflow.id) ?? { active: new Set<string>(), queue: [] }
     this.gates.set(supervisor.workflow.id, gate)
     if (gate.active.size >= limit) {
@@ -286,6 +288,8 @@ export class Engine {
 
   /** A run with nothing but distant timers leaves memory; its due times stay in the database. */
   private settled(supervisor: Supervisor): void {
+    // without the poller (an engine that was never started, as in `piecework run`) nothing would wake it
+    if (!this.poller) return
     const next = supervisor.nextWake()
     if (next === undefined || next - Date.now() < this.options.passivateAfterMs) return
     if (this.supervisors.get(supervisor.state.id) !== supervisor) return

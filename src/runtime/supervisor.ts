@@ -188,6 +188,8 @@ export class Supervisor {
         controller.signal,
         (level, msg, data) => this.log(stepId, level, msg, data),
       )
+      // the engine is stopping and stopped this step's worker: it stays `running` and runs after restart
+      if (!reply.ok && !this.deps.accepting()) return
       if (!reply.ok) {
         const { code, message, details } = reply.error
         this.receive({

@@ -137,9 +137,14 @@ export class CheckpointWriter {
         const statements: ((db: Knex) => Promise<unknown>)[] = [
           ...[...chunks(batch.newRuns)].map((chunk) => (db: Knex) => db('runs').insert(chunk)),
           ...[...chunks(batch.steps)].map(
-            (chunk) => (db: Knex) => db('step_states').insert(chunk).onConflict(['run_id', 'step_id']).merge(),
+            (chunk) => (db: Knex) =>
+              db('step_states').insert(chunk).onConflict(['run_id', 'step_id']).merge(),
           ),
-          ...bulkRunUpdates(batch.runs).map(([sql, bindings]) => (db: Knex) => db.raw(sql, bindings)),
+          ...bulkRunUpdates(batch.runs).map(
+            ([sql, bindings]) =>
+              (db: Knex) =>
+                db.raw(sql, bindings),
+          ),
           ...[...chunks(batch.logs)].map((chunk) => (db: Knex) => db('run_logs').insert(chunk)),
         ]
         // one statement is atomic by itself: BEGIN and COMMIT would only add two round trips

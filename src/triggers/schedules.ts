@@ -34,7 +34,7 @@ export class Scheduler {
     private readonly engine: Engine,
     private readonly tickMs = 1000,
   ) {
-    engine.events.on('workflow', () => void this.reload())
+    engine.events.on('workflow', () => void this.reload().catch(() => {}))
   }
 
   private get knex(): Knex {
@@ -63,7 +63,9 @@ export class Scheduler {
         .where({ workflow_id: workflow.id })
         .max({ at: 'due_at' })
         .first()
-      const stored = await this.engine.workflows.get(workflow.id)
+      // deleted since it was listed: gone from the schedules
+      const stored = await this.engine.workflows.get(workflow.id).catch(() => undefined)
+      if (!stored) continue
       // without any fire yet, a schedule starts from when the workflow was stored: no backlog
       const from = last?.at != null ? Number(last.at) : stored.createdAt
       next.set(workflow.id, {
@@ -121,7 +123,15 @@ export class Scheduler {
       .returning('due_at')
     // another process, or an earlier life of this one, fired this due time already
     if (inserted.length === 0 || inFlight) return
-    await this.engine.startRun(schedule.workflowId, fireInput(dueAt, now), { id: runId })
+    await this.engine
+      .startRun(schedule.workflowId, fireInput(dueAt, now), { id: runId })
+      .catch(async (error) => {
+        // the workflow was deleted meanwhile: the fire is recorded as skipped, not repaired later
+        await this.knex('schedule_fires')
+          .where({ workflow_id: schedule.workflowId, due_at: dueAt })
+          .update({ outcome: 'skipped', run_id: null })
+        throw error
+      })
   }
 
   /** Fires whose run was never stored (the process died in between) start their run now. */
@@ -129,8 +139,10 @@ export class Scheduler {
     const orphans: { workflow_id: string; due_at: unknown; fired_at: unknown; run_id: string }[] =
       await this.knex('schedule_fires as f')
         .leftJoin('runs as r', 'r.id', 'f.run_id')
+        .join('workflows as w', 'w.id', 'f.workflow_id')
         .where('f.outcome', 'started')
         .whereNull('r.id')
+        .whereNull('w.deleted_at')
         .select('f.workflow_id', 'f.due_at', 'f.fired_at', 'f.run_id')
     for (const fire of orphans) {
       await this.engine

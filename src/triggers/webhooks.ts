@@ -19,7 +19,7 @@ export class WebhookRoutes {
   private routes = new Map<string, WebhookRoute>()
 
   constructor(private readonly engine: Engine) {
-    engine.events.on('workflow', () => void this.reload())
+    engine.events.on('workflow', () => void this.reload().catch(() => {}))
   }
 
   async reload(): Promise<void> {

@@ -13,6 +13,13 @@ export interface SandboxScope {
 
 export class UserCodeError extends Error {
   override name = 'UserCodeError'
+  /** Code that does not compile fails the same way on every attempt. */
+  constructor(
+    message: string,
+    readonly compiles = true,
+  ) {
+    super(message)
+  }
 }
 
 function formatArgs(args: unknown[]): { msg: string; data?: unknown } {
@@ -66,7 +73,7 @@ export async function runUserCode(code: string, scope: SandboxScope, log: StepLo
   try {
     fn = compartment.evaluate(`(async function () {\n${code}\n})`) as () => Promise<unknown>
   } catch (error) {
-    throw new UserCodeError(`the code does not compile: ${describe(error)}`)
+    throw new UserCodeError(`the code does not compile: ${describe(error)}`, false)
   }
   try {
     return await fn()

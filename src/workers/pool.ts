@@ -151,6 +151,7 @@ export class WorkerPool {
 
   async close(): Promise<void> {
     for (const port of this.ports) port.close()
-    await this.piscina.close({ force: true })
+    // steps still running are stopped: they stay checkpointed as running and run again on restart
+    await this.piscina.destroy()
   }
 }

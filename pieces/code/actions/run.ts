@@ -8,7 +8,7 @@ export const run = defineAction({
   description:
     'Runs `code` as the body of an async function in a fresh SES Compartment; delivers what it returns. ' +
     'It sees input, inputs, trigger, steps, run, attempt, console, Date and Math, and nothing else.',
-  props: v.object({ code: v.pipe(v.string(), v.minLength(1, 'must hold some code')) }),
+  props: v.strictObject({ code: v.pipe(v.string(), v.minLength(1, 'must hold some code')) }),
   runData: true,
   run: async (ctx) => {
     try {
@@ -25,7 +25,8 @@ export const run = defineAction({
         ctx.log,
       )
     } catch (error) {
-      if (error instanceof UserCodeError) throw new PieceError('CODE', error.message)
+      if (error instanceof UserCodeError)
+        throw new PieceError('CODE', error.message, { retryable: error.compiles })
       throw error
     }
   },

@@ -6,7 +6,7 @@ export const delay = defineAction({
   title: 'Delay',
   description: 'Passes `input` through once `for` (a duration) has passed or `until` (an ISO time) has come.',
   props: v.pipe(
-    v.object({
+    v.strictObject({
       for: v.optional(v.union([v.pipe(v.number(), v.minValue(0)), v.string()])),
       until: v.optional(v.pipe(v.string(), v.isoTimestamp('must be an ISO time like 2026-01-01T09:00:00Z'))),
     }),

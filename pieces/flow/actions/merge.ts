@@ -5,6 +5,6 @@ export const merge = defineAction({
   name: 'merge',
   title: 'Merge',
   description: 'Delivers `inputs`: one key per delivering need, by step id.',
-  props: v.object({}),
+  props: v.strictObject({}),
   run: ({ inputs }) => inputs,
 })

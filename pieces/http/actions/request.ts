@@ -7,7 +7,7 @@ export const request = defineAction({
   name: 'request',
   title: 'HTTP request',
   description: 'Sends one HTTP request; a status of 400 or more fails the attempt with HTTP_<status>.',
-  props: v.object({
+  props: v.strictObject({
     method: v.optional(v.picklist(['GET', 'POST', 'PUT', 'PATCH', 'DELETE', 'HEAD', 'OPTIONS']), 'GET'),
     url: v.pipe(v.string(), v.url('must be an absolute http(s) URL')),
     headers: v.optional(v.record(v.string(), v.string()), {}),
@@ -30,7 +30,11 @@ export const request = defineAction({
     const headers = new Headers(props.headers)
     if (props.idempotent) headers.set('idempotency-key', idempotencyKey)
     let body: string | undefined
-    if (props.body !== undefined && props.body !== null) {
+    const hasBody = props.body !== undefined && props.body !== null
+    if (hasBody && (props.method === 'GET' || props.method === 'HEAD')) {
+      throw new TerminalError('INVALID_PROPS', `a ${props.method} request cannot have a body`)
+    }
+    if (hasBody) {
       body = typeof props.body === 'string' ? props.body : JSON.stringify(props.body)
       if (typeof props.body !== 'string' && !headers.has('content-type'))
         headers.set('content-type', 'application/json')

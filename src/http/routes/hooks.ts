@@ -30,6 +30,7 @@ export function hookRoutes(engine: Engine, routes: WebhookRoutes): Hono {
     const route = routes.find(path)
     if (!route) throw new HttpError('NOT_FOUND', `no workflow listens on /hooks/${path}`)
     if (route.method !== 'ANY' && route.method !== c.req.method) {
+      c.header('Allow', route.method)
       throw new HttpError(
         'METHOD_NOT_ALLOWED',
         `/hooks/${route.path} takes ${route.method}, not ${c.req.method}`,

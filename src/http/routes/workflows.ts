@@ -7,13 +7,20 @@ import { check, readBody } from '../body.js'
 import { HttpError } from '../errors.js'
 import { StartRunBody, VersionQuery, WaitQuery } from '../schemas.js'
 
+/** A webhook's secret is never given back. */
+function redact(definition: unknown): unknown {
+  const d = definition as { trigger?: { with?: Record<string, unknown> } }
+  if (!d?.trigger?.with || !('secret' in d.trigger.with)) return definition
+  return { ...d, trigger: { ...d.trigger, with: { ...d.trigger.with, secret: '[redacted]' } } }
+}
+
 export function workflowView(w: StoredVersion) {
   return {
     id: w.id,
     name: w.name,
     version: w.version,
     triggerKind: w.triggerKind,
-    definition: w.definition,
+    definition: redact(w.definition),
     createdAt: new Date(w.createdAt).toISOString(),
     updatedAt: new Date(w.updatedAt).toISOString(),
   }
@@ -74,7 +81,7 @@ export function workflowRoutes(engine: Engine): Hono {
     const { input } = check(StartRunBody, await readBody(c), 'the request body')
     const { id, status } = await engine.startRun(c.req.param('id'), input)
     if (wait === undefined) return c.json({ id, status }, 202)
-    const run = await engine.getRun(id, parseDuration(wait) ?? 0)
+    const run = await engine.getRun(id, parseDuration(/^\d+$/.test(wait) ? Number(wait) : wait) ?? 0)
     const ended = run.status === 'succeeded' || run.status === 'failed' || run.status === 'cancelled'
     return ended ? c.json(run, 200) : c.json({ id, status: run.status }, 202)
   })
