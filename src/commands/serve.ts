@@ -96,6 +96,7 @@ export async function serveCommand(options: { configFile?: string }): Promise<nu
   }
   const webhooks = new WebhookRoutes(engine)
   await webhooks.reload()
+  webhooks.start()
   const scheduler = new Scheduler(engine)
   const resumed = await engine.start()
   await scheduler.start()
@@ -131,6 +132,7 @@ export async function serveCommand(options: { configFile?: string }): Promise<nu
     // idle keep-alive connections and event streams would hold the close open
     ;(server as unknown as { closeAllConnections?: () => void }).closeAllConnections?.()
   })
+  webhooks.stop()
   await scheduler.stop()
   await engine.close(parseDuration(config.runs.shutdownGrace))
   log.info('stopped')

@@ -45,7 +45,14 @@ export class Scheduler {
     await this.reload()
     await this.repair()
     await this.tick()
-    this.timer = setInterval(() => void this.tick(), this.tickMs)
+    // re-read every tick: another process sharing the database may have changed the schedules
+    this.timer = setInterval(
+      () =>
+        void this.reload()
+          .catch(() => {})
+          .then(() => this.tick()),
+      this.tickMs,
+    )
     this.timer.unref()
   }
 

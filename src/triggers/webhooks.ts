@@ -18,6 +18,8 @@ export function normalisePath(path: string): string {
 export class WebhookRoutes {
   private routes = new Map<string, WebhookRoute>()
 
+  private timer: NodeJS.Timeout | undefined
+
   constructor(private readonly engine: Engine) {
     engine.events.on('workflow', () => void this.reload().catch(() => {}))
   }
@@ -36,6 +38,16 @@ export class WebhookRoutes {
       })
     }
     this.routes = routes
+  }
+
+  /** Re-reads the routes now and then: another process sharing the database may have changed them. */
+  start(everyMs = 2_000): void {
+    this.timer = setInterval(() => void this.reload().catch(() => {}), everyMs)
+    this.timer.unref()
+  }
+
+  stop(): void {
+    clearInterval(this.timer)
   }
 
   find(path: string): WebhookRoute | undefined {

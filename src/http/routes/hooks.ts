@@ -27,7 +27,8 @@ export function hookRoutes(engine: Engine, routes: WebhookRoutes): Hono {
   const app = new Hono()
   app.all('/*', async (c) => {
     const path = c.req.path.replace(/^\/hooks\/?/, '')
-    const route = routes.find(path)
+    // a miss may be a workflow another process sharing the database has just created
+    const route = routes.find(path) ?? (await routes.reload().then(() => routes.find(path)))
     if (!route) throw new HttpError('NOT_FOUND', `no workflow listens on /hooks/${path}`)
     if (route.method !== 'ANY' && route.method !== c.req.method) {
       c.header('Allow', route.method)
