@@ -202,9 +202,9 @@ export class Engine {
 
   /** Starts resuming unfinished runs and polling for due timers. */
   async start(): Promise<number> {
-    // on SQLite only this process uses the file: whatever an earlier process held is ours now
+    // on SQLite only this process uses the file: whatever another owner held is ours now
     const resumed = await this.poll(this.db.kind === 'sqlite')
-    this.poller = setInterval(() => void this.poll(false), this.options.pollMs)
+    this.poller = setInterval(() => void this.poll(this.db.kind === 'sqlite'), this.options.pollMs)
     this.renewer = setInterval(
       () => void this.leases.renew(Date.now()).catch(() => {}),
       this.leases.leaseMs / 3,
@@ -316,7 +316,7 @@ export class Engine {
           else supervisor.resume()
         }
         total += fresh.length
-        if (ids.length < CLAIM_BATCH) break
+        if (fresh.length === 0 || ids.length < CLAIM_BATCH) break
       }
       return total
     }

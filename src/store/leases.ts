@@ -9,7 +9,7 @@ export interface ClaimOptions {
   /** Waiting runs are claimed when their first timer is due before now + horizon. */
   horizonMs: number
   limit: number
-  /** Take runs whatever their lease says (a single-process database at start). */
+  /** Take runs that other owners hold, whatever their lease says (a single-process database). */
   ignoreLeases?: boolean
 }
 
@@ -33,7 +33,7 @@ export class Leases {
       .whereIn('status', ['queued', 'running'])
       .andWhere((q) => {
         q.whereNull('owner').orWhere('lease_until', '<', options.now)
-        if (options.ignoreLeases) q.orWhereNotNull('owner')
+        if (options.ignoreLeases) q.orWhereNot('owner', this.owner)
       })
       .limit(options.limit)
     const [dueRows, orphanRows] = await Promise.all([due, orphans])
@@ -47,7 +47,7 @@ export class Leases {
       .whereIn('status', ['queued', 'running', 'waiting'])
       .andWhere((q) => {
         q.whereNull('owner').orWhere('lease_until', '<', options.now)
-        if (options.ignoreLeases) q.orWhereNotNull('owner')
+        if (options.ignoreLeases) q.orWhereNot('owner', this.owner)
       })
       .update({ owner: this.owner, lease_until: options.now + this.leaseMs })
       .returning('id')

@@ -129,6 +129,8 @@ describe(`runs across an engine restart (${TEST_DB})`, () => {
     const began = Date.now()
     const databaseUrl = await freshDatabaseUrl()
     const first = await open(databaseUrl)
+    // a started engine passivates runs that only wait (an engine that is not started keeps them)
+    await first.start()
     let closed = false
     let wakeAt = 0
     try {
@@ -196,6 +198,7 @@ describe(`runs across an engine restart (${TEST_DB})`, () => {
     })
     // the short delay stays in memory until the stop; the long one passivates first
     const first = await open(databaseUrl, { passivateAfterMs: 3_000 })
+    await first.start()
     let ids: string[] = []
     let dueAt = 0
     try {
