@@ -116,22 +116,22 @@ export class Engine {
 
   static async open(options: EngineOptions): Promise<Engine> {
     const pieceDirs = options.pieceDirs ?? []
-    const [db, registry] = await Promise.all([
-      openDatabase(options.databaseUrl),
-      loadRegistry([BUILTIN_PIECES_DIR, ...pieceDirs]),
-    ])
-    let pool: WorkerPool
+    // the worker threads start first: their start-up overlaps the database's
+    const pool = new WorkerPool({
+      threads: options.threads ?? ENGINE_DEFAULTS.threads,
+      memoryLimitMb: options.memoryLimitMb ?? ENGINE_DEFAULTS.memoryLimitMb,
+      pieceDirs,
+    })
     try {
-      pool = new WorkerPool({
-        threads: options.threads ?? ENGINE_DEFAULTS.threads,
-        memoryLimitMb: options.memoryLimitMb ?? ENGINE_DEFAULTS.memoryLimitMb,
-        pieceDirs,
-      })
+      const [db, registry] = await Promise.all([
+        openDatabase(options.databaseUrl),
+        loadRegistry([BUILTIN_PIECES_DIR, ...pieceDirs]),
+      ])
+      return new Engine(db, registry, pool, options)
     } catch (error) {
-      await db.close()
+      await pool.close()
       throw error
     }
-    return new Engine(db, registry, pool, options)
   }
 
   /** Checks a definition; throws a ValidationError listing every problem. */
