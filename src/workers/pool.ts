@@ -59,7 +59,8 @@ export class WorkerPool {
       concurrentTasksPerWorker: 1,
       resourceLimits: {
         maxOldGenerationSizeMb: options.memoryLimitMb,
-        maxYoungGenerationSizeMb: Math.min(64, Math.max(8, Math.floor(options.memoryLimitMb / 4))),
+        // a small young generation: steps are short-lived, and each worker's idle heap counts in RSS
+        maxYoungGenerationSizeMb: Math.min(16, Math.max(4, Math.floor(options.memoryLimitMb / 16))),
       },
       workerData,
     })
