@@ -1,21 +1,10 @@
 // The first schema. Written with the knex schema builder so that one migration serves both databases.
-import type { Knex } from '@mikro-orm/knex'
-import { Migration } from '@mikro-orm/migrations'
+import { SchemaMigration } from './schema-migration.js'
 
-export class Migration0001Initial extends Migration {
-  /** A new builder each time: one builder accumulates every statement made with it. */
-  private schema(): Knex.SchemaBuilder {
-    return this.getKnex().schema
-  }
-
-  /** A schema builder may stand for several statements (a table and its indexes): add each. */
-  private addSchema(builder: Knex.SchemaBuilder): void {
-    for (const statement of builder.toSQL()) this.addSql(statement.sql)
-  }
-
+export class Migration0001Initial extends SchemaMigration {
   override async up(): Promise<void> {
-    this.addSchema(
-      this.schema().createTable('workflows', (t) => {
+    this.change((schema) =>
+      schema.createTable('workflows', (t) => {
         t.string('id', 255).primary()
         t.string('name', 255).nullable()
         t.integer('current_version').notNullable()
@@ -25,8 +14,8 @@ export class Migration0001Initial extends Migration {
         t.bigInteger('deleted_at').nullable()
       }),
     )
-    this.addSchema(
-      this.schema().createTable('workflow_versions', (t) => {
+    this.change((schema) =>
+      schema.createTable('workflow_versions', (t) => {
         t.string('workflow_id', 255).notNullable()
         t.integer('version').notNullable()
         t.text('definition').notNullable()
@@ -35,8 +24,8 @@ export class Migration0001Initial extends Migration {
         t.primary(['workflow_id', 'version'])
       }),
     )
-    this.addSchema(
-      this.schema().createTable('runs', (t) => {
+    this.change((schema) =>
+      schema.createTable('runs', (t) => {
         t.string('id', 255).primary()
         t.string('workflow_id', 255).notNullable()
         t.integer('workflow_version').notNullable()
@@ -51,8 +40,8 @@ export class Migration0001Initial extends Migration {
         t.index(['status'], 'runs_status_index')
       }),
     )
-    this.addSchema(
-      this.schema().createTable('step_states', (t) => {
+    this.change((schema) =>
+      schema.createTable('step_states', (t) => {
         t.string('run_id', 255).notNullable()
         t.string('step_id', 255).notNullable()
         t.string('status', 255).notNullable()
@@ -66,8 +55,8 @@ export class Migration0001Initial extends Migration {
         t.primary(['run_id', 'step_id'])
       }),
     )
-    this.addSchema(
-      this.schema().createTable('run_logs', (t) => {
+    this.change((schema) =>
+      schema.createTable('run_logs', (t) => {
         t.increments('id').primary()
         t.string('run_id', 255).notNullable()
         t.string('step_id', 255).nullable()

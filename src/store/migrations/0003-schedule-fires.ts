@@ -1,15 +1,10 @@
 // One row per schedule due time: the unique key is what makes a due time fire once across processes.
-import type { Knex } from '@mikro-orm/knex'
-import { Migration } from '@mikro-orm/migrations'
+import { SchemaMigration } from './schema-migration.js'
 
-export class Migration0003ScheduleFires extends Migration {
-  private add(builder: Knex.SchemaBuilder): void {
-    for (const statement of builder.toSQL()) this.addSql(statement.sql)
-  }
-
+export class Migration0003ScheduleFires extends SchemaMigration {
   override async up(): Promise<void> {
-    this.add(
-      this.getKnex().schema.createTable('schedule_fires', (t) => {
+    this.change((schema) =>
+      schema.createTable('schedule_fires', (t) => {
         t.string('workflow_id', 255).notNullable()
         t.bigInteger('due_at').notNullable()
         t.bigInteger('fired_at').notNullable()
