@@ -10,6 +10,7 @@ import { loadDefinitionFile } from '../definition/load.js'
 import { type Problem, ValidationError } from '../errors.js'
 import { createApp } from '../http/app.js'
 import { isLoopback } from '../http/auth.js'
+import { credentialsFromConfig } from '../piece-sdk/credentials.js'
 import { Engine } from '../runtime/engine.js'
 import { Scheduler } from '../triggers/schedules.js'
 import { WebhookRoutes } from '../triggers/webhooks.js'
@@ -25,6 +26,8 @@ export function engineOptions(config: Config) {
     leaseMs: parseDuration(config.runs.leaseTtl),
     passivateAfterMs: parseDuration(config.runs.passivateAfter),
     pollMs: parseDuration(config.runs.pollInterval),
+    pieces: config.pieces,
+    credentials: credentialsFromConfig(config),
   }
 }
 
@@ -56,6 +59,19 @@ export async function deployFolder(engine: Engine, dir: string) {
   return deployed
 }
 
+const REDACT_PATHS = [
+  '*.apiKey',
+  '*.token',
+  '*.password',
+  '*.authorization',
+  '*.Authorization',
+  '*.headers.authorization',
+  '*.headers["x-api-key"]',
+  '*.*.apiKey',
+  '*.*.token',
+  '*.*.password',
+]
+
 const PINO_LEVEL = { debug: 'debug', info: 'info', warn: 'warn', error: 'error' } as const
 
 /** Every line about run work carries the run's id, and the step's where there is one. */
@@ -79,6 +95,8 @@ export async function serveCommand(options: { configFile?: string }): Promise<nu
   const log = pino({
     level: config.log.level,
     base: { service: 'piecework' },
+    // secrets are scrubbed where steps hand things back; these paths are a second guard
+    redact: { paths: REDACT_PATHS, censor: '[redacted]' },
     ...(config.log.pretty ? { transport: { target: 'pino-pretty', options: { destination: 1 } } } : {}),
   })
   if (config.auth.apiKeys.length === 0 && !isLoopback(config.server.host)) {
@@ -88,6 +106,11 @@ export async function serveCommand(options: { configFile?: string }): Promise<nu
     )
   }
   const engine = await Engine.open(engineOptions(config))
+  for (const skipped of engine.skippedPieces) log.warn(skipped, 'piece skipped: it is broken')
+  for (const piece of engine.registry.list()) {
+    const origin = engine.registry.origin(piece.name)
+    if (origin !== 'builtin') log.info({ piece: piece.name, version: piece.version, origin }, 'piece loaded')
+  }
   for (const d of await deployFolder(engine, config.workflows.dir)) {
     log.info(
       { workflowId: d.id, version: d.version, file: d.file },

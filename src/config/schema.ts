@@ -15,6 +15,25 @@ const ServiceSchema = v.optional(
   {},
 )
 
+const CredentialsSchema = v.strictObject({
+  baseUrl: v.optional(v.pipe(v.string(), v.url('must be an absolute URL'))),
+  apiKey: v.optional(v.string()),
+  token: v.optional(v.string()),
+  username: v.optional(v.string()),
+  password: v.optional(v.string()),
+})
+
+const OnError = v.picklist(['fail', 'skip'])
+
+/** A folder path or npm package name, or the same with what to do when the piece is broken. */
+const PieceSourceSchema = v.pipe(
+  v.union([
+    v.pipe(v.string(), v.minLength(1)),
+    v.strictObject({ from: v.pipe(v.string(), v.minLength(1)), onError: v.optional(OnError, 'fail') }),
+  ]),
+  v.transform((entry) => (typeof entry === 'string' ? { from: entry, onError: 'fail' as const } : entry)),
+)
+
 export const ConfigSchema = v.strictObject({
   server: v.optional(
     v.strictObject({
@@ -53,6 +72,13 @@ export const ConfigSchema = v.strictObject({
     {},
   ),
   services: v.optional(v.strictObject({ aiOrchestrator: ServiceSchema, osIntegration: ServiceSchema }), {}),
+  /** Pieces besides the built-ins: folders (`./…`, `/…`) and npm package names. */
+  pieces: v.optional(v.array(PieceSourceSchema), []),
+  /** Per piece name, the values of the auth it declares. */
+  credentials: v.optional(
+    v.record(v.pipe(v.string(), v.regex(/^[a-z0-9][a-z0-9-]*$/, 'must be a piece name')), CredentialsSchema),
+    {},
+  ),
   log: v.optional(
     v.strictObject({
       level: v.optional(v.picklist(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent']), 'info'),

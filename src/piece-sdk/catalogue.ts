@@ -1,19 +1,42 @@
 // The piece catalogue: every loaded piece with the JSON Schema of each action's and trigger's props.
 import { toJsonSchema } from '@valibot/to-json-schema'
 import type { GenericSchema } from 'valibot'
-import { actionHandles } from './define.js'
+import { credentialsKey } from './credentials.js'
+import { actionHandles, authFields, type Credentials, missingFields, type PieceAuth } from './define.js'
 import type { PieceRegistry } from './registry.js'
 
 export function jsonSchemaOf(schema: GenericSchema): unknown {
   return toJsonSchema(schema, { errorMode: 'ignore' })
 }
 
-export function pieceCatalogue(registry: PieceRegistry) {
+/**
+ * What a piece needs to be configured, never the values: `configured` lists the fields that have
+ * one. `configuredFields` answers that per piece (the engine knows the config; docs pass nothing).
+ */
+function authEntry(name: string, auth: PieceAuth, configured: (keyof Credentials)[] | undefined) {
+  const present = Object.fromEntries((configured ?? []).map((field) => [field, 'set']))
+  return {
+    type: auth.type,
+    required: auth.required !== false,
+    baseUrl: auth.baseUrl ?? null,
+    description: auth.description ?? null,
+    configKey: credentialsKey(name),
+    fields: authFields(auth),
+    ...(configured ? { configured: missingFields(auth, present).length === 0 } : {}),
+  }
+}
+
+export function pieceCatalogue(
+  registry: PieceRegistry,
+  configuredFields?: (piece: string) => (keyof Credentials)[],
+) {
   return registry.list().map((piece) => ({
     name: piece.name,
     version: piece.version,
     title: piece.title ?? piece.name,
     description: piece.description ?? null,
+    source: registry.origin(piece.name) ?? 'builtin',
+    auth: piece.auth ? authEntry(piece.name, piece.auth, configuredFields?.(piece.name)) : null,
     actions: piece.actions.map((action) => ({
       name: action.name,
       uses: `${piece.name}.${action.name}`,

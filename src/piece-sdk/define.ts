@@ -18,6 +18,45 @@ export interface RunInfo {
   workflowVersion: number
 }
 
+/** What a piece may need to reach a service: declared on the piece, filled from the engine's config. */
+export type AuthType = 'apiKey' | 'bearer' | 'basic'
+
+export interface PieceAuth {
+  /** `apiKey` needs `apiKey`; `bearer` needs `token`; `basic` needs `username` and `password`. */
+  type: AuthType
+  /** When true (the default), a step fails with NOT_CONFIGURED while the secret values are missing. */
+  required?: boolean
+  /** Whether the piece also takes the service's base URL from the config; `required` is always enforced. */
+  baseUrl?: 'required' | 'optional'
+  description?: string
+}
+
+/** The configured values a piece gets on `ctx.credentials`; secrets never reach records or logs. */
+export interface Credentials {
+  baseUrl?: string
+  apiKey?: string
+  token?: string
+  username?: string
+  password?: string
+}
+
+export const SECRET_FIELDS = ['apiKey', 'token', 'password'] as const
+
+/** The config fields an auth type reads, base URL first when the piece takes one. */
+export function authFields(auth: PieceAuth): (keyof Credentials)[] {
+  const fields: (keyof Credentials)[] =
+    auth.type === 'apiKey' ? ['apiKey'] : auth.type === 'bearer' ? ['token'] : ['username', 'password']
+  return auth.baseUrl ? ['baseUrl', ...fields] : fields
+}
+
+/** The fields that must have a value before a step of the piece may run. */
+export function missingFields(auth: PieceAuth, values: Credentials): (keyof Credentials)[] {
+  const needed = authFields(auth).filter((field) =>
+    field === 'baseUrl' ? auth.baseUrl === 'required' : auth.required !== false,
+  )
+  return needed.filter((field) => !values[field])
+}
+
 export interface ActionContext<Props> {
   props: Props
   /** The value of the first delivering need (for a root step, the trigger's output). */
@@ -38,6 +77,8 @@ export interface ActionContext<Props> {
   /** Aborted when the step is cancelled or times out. */
   signal: AbortSignal
   limits: { maxOutputBytes: number; timeoutMs: number }
+  /** The piece's configured credentials; only for pieces that declare `auth`, else undefined. */
+  credentials: Readonly<Credentials> | undefined
 }
 
 const FIRED = Symbol.for('piecework.Fired')
@@ -104,6 +145,8 @@ export interface PieceDefinition {
   version: string
   title?: string
   description?: string
+  /** The credentials the piece needs, taken from the config (`credentials.<piece name>`). */
+  auth?: PieceAuth
   // biome-ignore lint/suspicious/noExplicitAny: a piece holds actions of differing prop types
   actions: ActionDefinition<any, any>[]
   // biome-ignore lint/suspicious/noExplicitAny: as above

@@ -2,4 +2,13 @@
 
 export { parseDuration } from '../definition/duration.js'
 export { PieceError, TerminalError } from '../errors.js'
+export { credentialsKey } from './credentials.js'
 export * from './define.js'
+export {
+  callService,
+  isRetryableStatus,
+  retryAfterMs,
+  type ServiceRequest,
+  type ServiceResponse,
+  serviceUrl,
+} from './service.js'

@@ -7,7 +7,9 @@ import { EventEmitter } from 'node:events'
 import { availableParallelism } from 'node:os'
 import { type CompiledWorkflow, compileWorkflow } from '../definition/compile.js'
 import { ConflictError, NotFoundError, ValidationError } from '../errors.js'
-import { BUILTIN_PIECES_DIR, loadRegistry, type PieceRegistry } from '../piece-sdk/registry.js'
+import type { Credentials } from '../piece-sdk/define.js'
+import { loadPieces, type PieceRegistry } from '../piece-sdk/registry.js'
+import { type PieceSource, resolvePieceSources } from '../piece-sdk/sources.js'
 import { CheckpointWriter, type StepRow } from '../store/checkpoints.js'
 import { Leases } from '../store/leases.js'
 import { type Database, openDatabase } from '../store/orm.js'
@@ -27,7 +29,10 @@ export interface EngineOptions {
   stepTimeoutMs?: number
   memoryLimitMb?: number
   maxOutputBytes?: number
-  pieceDirs?: string[]
+  /** Pieces besides the built-ins: folders and npm packages (the config's `pieces`). */
+  pieces?: PieceSource[]
+  /** Per piece name, the values a piece that declares `auth` gets (never stored or logged). */
+  credentials?: Record<string, Credentials>
   /** How long a process holds its runs without renewing (default 15 s). */
   leaseMs?: number
   /** A run whose next timer is further away than this leaves memory (default 2 s). */
@@ -78,6 +83,7 @@ export class Engine {
   private readonly gates = new Map<string, { active: Set<string>; queue: Supervisor[] }>()
   private readonly limits: { stepTimeoutMs: number; maxOutputBytes: number }
   private readonly options: Required<Pick<EngineOptions, 'passivateAfterMs' | 'pollMs'>>
+  private readonly credentialValues: Record<string, Credentials>
   private poller: NodeJS.Timeout | undefined
   private renewer: NodeJS.Timeout | undefined
   private polling: Promise<void> | undefined
@@ -88,8 +94,11 @@ export class Engine {
     readonly registry: PieceRegistry,
     readonly pool: WorkerPool,
     options: EngineOptions,
+    /** Configured pieces left out because they are broken and marked `onError: skip`. */
+    readonly skippedPieces: { origin: string; message: string }[] = [],
   ) {
     this.workflows = new WorkflowStore(db.orm)
+    this.credentialValues = options.credentials ?? {}
     this.writer = new CheckpointWriter(db.knex)
     this.leases = new Leases(db.knex, this.owner, options.leaseMs ?? ENGINE_DEFAULTS.leaseMs)
     this.limits = {
@@ -115,23 +124,29 @@ export class Engine {
   }
 
   static async open(options: EngineOptions): Promise<Engine> {
-    const pieceDirs = options.pieceDirs ?? []
+    const sources = resolvePieceSources(options.pieces ?? [])
     // the worker threads start first: their start-up overlaps the database's
     const pool = new WorkerPool({
       threads: options.threads ?? ENGINE_DEFAULTS.threads,
       memoryLimitMb: options.memoryLimitMb ?? ENGINE_DEFAULTS.memoryLimitMb,
-      pieceDirs,
+      pieceFiles: sources.files.map((f) => f.file),
+      credentials: options.credentials,
     })
     try {
-      const [db, registry] = await Promise.all([
-        openDatabase(options.databaseUrl),
-        loadRegistry([BUILTIN_PIECES_DIR, ...pieceDirs]),
-      ])
-      return new Engine(db, registry, pool, options)
+      const [db, loaded] = await Promise.all([openDatabase(options.databaseUrl), loadPieces(sources.files)])
+      return new Engine(db, loaded.registry, pool, options, [...sources.skipped, ...loaded.skipped])
     } catch (error) {
       await pool.close()
       throw error
     }
+  }
+
+  /** Whether a piece's credentials are configured (what the piece catalogue shows). */
+  credentialsConfigured(piece: string): (keyof Credentials)[] {
+    const values = this.credentialValues[piece] ?? {}
+    return (Object.keys(values) as (keyof Credentials)[]).filter(
+      (k) => values[k] !== undefined && values[k] !== '',
+    )
   }
 
   /** Checks a definition; throws a ValidationError listing every problem. */

@@ -8,6 +8,8 @@ import * as Comlink from 'comlink'
 import { Piscina } from 'piscina'
 import type { ErrorShape } from '../errors.js'
 import { EngineError } from '../errors.js'
+import type { Credentials } from '../piece-sdk/define.js'
+import { splitUses } from '../piece-sdk/registry.js'
 import { portEndpoint } from './port-endpoint.js'
 import {
   HOST_PORT_MESSAGE,
@@ -17,11 +19,15 @@ import {
   type StepTask,
   type WorkerData,
 } from './protocol.js'
+import { Redactor, secretForms } from './redact.js'
 
 export interface PoolOptions {
   threads: number
   memoryLimitMb: number
-  pieceDirs?: string[]
+  /** Entry modules of pieces besides the built-in ones. */
+  pieceFiles?: string[]
+  /** Per piece name: what a piece that declares `auth` gets on `ctx.credentials`. */
+  credentials?: Record<string, Credentials>
 }
 
 export type LogSink = (level: LogLevel, msg: string, data: unknown) => void
@@ -46,11 +52,18 @@ const ABORT_GRACE_MS = 100
 export class WorkerPool {
   private readonly piscina: Piscina
   private readonly ports: MessagePort[] = []
-  private readonly tasks = new Map<number, { log: LogSink; started: () => void }>()
+  private readonly tasks = new Map<number, { log: LogSink; started: () => void; piece: string }>()
+  private readonly credentials: Record<string, Credentials>
+  private readonly redactors = new Map<string, Redactor>()
   private nextTaskId = 1
 
   constructor(options: PoolOptions) {
-    const workerData: WorkerData = { pieceDirs: options.pieceDirs ?? [] }
+    const workerData: WorkerData = { pieceFiles: options.pieceFiles ?? [] }
+    this.credentials = options.credentials ?? {}
+    for (const [piece, values] of Object.entries(this.credentials)) {
+      const redactor = new Redactor(secretForms(values))
+      if (!redactor.empty) this.redactors.set(piece, redactor)
+    }
     this.piscina = new Piscina({
       filename: workerFile(),
       minThreads: options.threads,
@@ -65,10 +78,19 @@ export class WorkerPool {
       workerData,
     })
     const hostApi: HostApi = {
-      log: (taskId, level, msg, data) =>
-        this.tasks.get(taskId)?.log(level, msg, data === undefined ? undefined : JSON.parse(data)),
+      log: (taskId, level, msg, data) => {
+        const task = this.tasks.get(taskId)
+        if (!task) return
+        const redactor = this.redactors.get(task.piece)
+        const clean = (text: string) => (redactor ? redactor.text(text) : text)
+        task.log(level, clean(msg), data === undefined ? undefined : JSON.parse(clean(data)))
+      },
       started: (taskId) => this.tasks.get(taskId)?.started(),
       flush: () => {},
+      credentials: (taskId) => {
+        const task = this.tasks.get(taskId)
+        return task && this.credentials[task.piece] ? { ...this.credentials[task.piece] } : undefined
+      },
     }
     this.piscina.on('message', (message: { type?: string; port?: MessagePort }) => {
       if (message?.type !== HOST_PORT_MESSAGE || !(message.port instanceof MessagePort)) return
@@ -105,9 +127,12 @@ export class WorkerPool {
     }
     const onCancel = () => abort.abort()
     signal.addEventListener('abort', onCancel, { once: true })
-    this.tasks.set(taskId, { log, started })
+    const piece = splitUses(task.uses)[0]
+    this.tasks.set(taskId, { log, started, piece })
     try {
-      return (await this.piscina.run({ ...task, taskId }, { signal: abort.signal })) as StepReply
+      const reply = (await this.piscina.run({ ...task, taskId }, { signal: abort.signal })) as StepReply
+      const redactor = this.redactors.get(piece)
+      return redactor ? redactReply(reply, redactor) : reply
     } catch (error) {
       return { ok: false, error: this.failure(error, signal.aborted, timedOut, task.timeoutMs) }
     } finally {
@@ -155,4 +180,9 @@ export class WorkerPool {
     // steps still running are stopped: they stay checkpointed as running and run again on restart
     await this.piscina.destroy()
   }
+}
+
+function redactReply(reply: StepReply, redactor: Redactor): StepReply {
+  if (!reply.ok) return { ok: false, error: redactor.value(reply.error) }
+  return { ...reply, json: redactor.text(reply.json) }
 }

@@ -1,7 +1,7 @@
 // Messages across the thread boundary: a step task goes to a worker, a reply comes back; log lines
 // travel separately over a comlink channel that each worker opens to the host when it starts.
 import type { ErrorShape } from '../errors.js'
-import type { RunInfo } from '../piece-sdk/define.js'
+import type { Credentials, RunInfo } from '../piece-sdk/define.js'
 
 export interface StepTask {
   taskId: number
@@ -34,11 +34,16 @@ export interface HostApi {
   started(taskId: number): void
   /** Answers once every earlier message on the channel has been handled. */
   flush(): void
+  /** The configured credentials of the task's piece (asked only by pieces that declare `auth`). */
+  credentials(taskId: number): Credentials | undefined
 }
 
 export const HOST_PORT_MESSAGE = 'piecework:host-port'
 
 export interface WorkerData {
-  /** Piece folders besides the built-in ones, which each worker finds beside its own code. */
-  pieceDirs: string[]
+  /**
+   * Entry modules of pieces besides the built-in ones (which each worker finds beside its own
+   * code), already checked on the main thread.
+   */
+  pieceFiles: string[]
 }

@@ -6,8 +6,17 @@ import * as Comlink from 'comlink'
 import * as v from 'valibot'
 import { issuesToProblems } from '../definition/issues.js'
 import { TerminalError, toErrorShape } from '../errors.js'
-import { type ActionContext, isFired, isWaiting, type StepLogger } from '../piece-sdk/define.js'
-import { BUILTIN_PIECES_DIR, loadRegistry } from '../piece-sdk/registry.js'
+import { credentialsKey } from '../piece-sdk/credentials.js'
+import {
+  type ActionContext,
+  type Credentials,
+  isFired,
+  isWaiting,
+  missingFields,
+  type PieceDefinition,
+  type StepLogger,
+} from '../piece-sdk/define.js'
+import { loadPieces, splitUses } from '../piece-sdk/registry.js'
 import { portEndpoint } from './port-endpoint.js'
 import {
   HOST_PORT_MESSAGE,
@@ -23,7 +32,10 @@ parentPort!.postMessage({ type: HOST_PORT_MESSAGE, port: channel.port2 }, [chann
 const host = Comlink.wrap<HostApi>(portEndpoint(channel.port1))
 channel.port1.unref()
 
-const registry = loadRegistry([BUILTIN_PIECES_DIR, ...(workerData as WorkerData).pieceDirs])
+// the main thread has judged these pieces already: one that breaks here is left out quietly
+const registry = loadPieces(
+  (workerData as WorkerData).pieceFiles.map((file) => ({ file, origin: file, onError: 'skip' as const })),
+).then((loaded) => loaded.registry)
 
 function stepLogger(taskId: number, used: { logged: boolean }): StepLogger {
   const line = (level: LogLevel) => (msg: string, data?: unknown) => {
@@ -60,8 +72,10 @@ function encode(value: unknown, limit: number): string {
 }
 
 async function execute(task: StepTask, used: { logged: boolean }, signal: AbortSignal): Promise<StepReply> {
-  const action = (await registry).action(task.uses)
+  const pieces = await registry
+  const action = pieces.action(task.uses)
   if (!action) throw new TerminalError('UNKNOWN_ACTION', `no piece action '${task.uses}' is loaded`)
+  const piece = pieces.piece(splitUses(task.uses)[0])!
   const props = v.safeParse(action.props, task.props)
   if (!props.success) {
     const problems = issuesToProblems(props.issues, 'with')
@@ -84,6 +98,7 @@ async function execute(task: StepTask, used: { logged: boolean }, signal: AbortS
     log: stepLogger(task.taskId, used),
     signal,
     limits: { maxOutputBytes: task.maxOutputBytes, timeoutMs: task.timeoutMs },
+    credentials: piece.auth ? await credentialsFor(task.taskId, piece) : undefined,
   }
   const result = await action.run(ctx)
   if (isWaiting(result))
@@ -100,6 +115,20 @@ async function execute(task: StepTask, used: { logged: boolean }, signal: AbortS
     }
   }
   return { ok: true, kind: 'fired', handle, json: encode(value, task.maxOutputBytes) }
+}
+
+/** The piece's configured values, asked from the host; missing required ones fail the step. */
+async function credentialsFor(taskId: number, piece: PieceDefinition): Promise<Readonly<Credentials>> {
+  const values = Object.freeze((await host.credentials(taskId)) ?? {})
+  const missing = missingFields(piece.auth!, values)
+  if (missing.length > 0) {
+    const keys = missing.map((field) => `${credentialsKey(piece.name)}.${field}`).join(', ')
+    throw new TerminalError(
+      'NOT_CONFIGURED',
+      `piece '${piece.name}' needs ${keys} in the engine's configuration`,
+    )
+  }
+  return values
 }
 
 export default async function runStep(task: StepTask): Promise<StepReply> {

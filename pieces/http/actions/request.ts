@@ -1,5 +1,11 @@
 import * as v from 'valibot'
-import { defineAction, PieceError, TerminalError } from '../../../src/piece-sdk/index.js'
+import {
+  defineAction,
+  isRetryableStatus,
+  PieceError,
+  retryAfterMs,
+  TerminalError,
+} from '../../../src/piece-sdk/index.js'
 
 const Scalar = v.union([v.string(), v.number(), v.boolean()])
 
@@ -67,13 +73,13 @@ export const request = defineAction({
     }
     const result = { status: response.status, headers: Object.fromEntries(response.headers), body: parsed }
     if (response.status >= 400 && props.failOnStatus) {
-      const retryable = response.status >= 500 || response.status === 408 || response.status === 429
+      const retryable = isRetryableStatus(response.status)
       throw new PieceError(
         `HTTP_${response.status}`,
         `${props.method} ${url.origin}${url.pathname} answered ${response.status}`,
         {
           retryable,
-          retryAfterMs: retryAfter(response.headers.get('retry-after')),
+          retryAfterMs: retryAfterMs(response.headers.get('retry-after')),
           details: {
             status: response.status,
             body: typeof parsed === 'string' ? parsed.slice(0, 2000) : parsed,
@@ -84,12 +90,3 @@ export const request = defineAction({
     return result
   },
 })
-
-/** `Retry-After` as seconds or an HTTP date, in milliseconds. */
-function retryAfter(header: string | null): number | undefined {
-  if (!header) return undefined
-  const seconds = Number(header)
-  if (Number.isFinite(seconds)) return Math.max(0, seconds * 1000)
-  const date = Date.parse(header)
-  return Number.isNaN(date) ? undefined : Math.max(0, date - Date.now())
-}
