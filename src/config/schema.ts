@@ -27,10 +27,13 @@ const OnError = v.picklist(['fail', 'skip'])
 
 /** A folder path or npm package name, or the same with what to do when the piece is broken. */
 const PieceSourceSchema = v.pipe(
-  v.union([
-    v.pipe(v.string(), v.minLength(1)),
-    v.strictObject({ from: v.pipe(v.string(), v.minLength(1)), onError: v.optional(OnError, 'fail') }),
-  ]),
+  v.union(
+    [
+      v.pipe(v.string(), v.minLength(1)),
+      v.strictObject({ from: v.pipe(v.string(), v.minLength(1)), onError: v.optional(OnError, 'fail') }),
+    ],
+    'must be a folder path or npm package name, or { from: <path or package>, onError: fail | skip }',
+  ),
   v.transform((entry) => (typeof entry === 'string' ? { from: entry, onError: 'fail' as const } : entry)),
 )
 

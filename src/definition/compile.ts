@@ -90,7 +90,12 @@ export function compileWorkflow(raw: unknown, registry: PieceRegistry): Compiled
     id: definition.id,
     definition,
     hash: hashDefinition(definition),
-    trigger: { uses: definition.trigger.uses, kind: trigger!.kind, props: definition.trigger.with },
+    trigger: {
+      uses: definition.trigger.uses,
+      kind: trigger!.kind,
+      // with the trigger's defaults applied: a piece's own trigger may default differently
+      props: withDefaults(trigger!.props, definition.trigger.with),
+    },
     steps: compiled,
     byId: new Map(compiled.map((s) => [s.id, s])),
     dependents: dependentsById(compiled),
@@ -175,6 +180,12 @@ function lenientChecks(raw: unknown, registry: PieceRegistry): Problem[] {
     )
   }
   return [...problems, ...checkGraph(nodes)]
+}
+
+/** The props as the schema outputs them (defaults filled), or as written when they hold expressions. */
+function withDefaults(schema: v.GenericSchema, props: Record<string, unknown>): Record<string, unknown> {
+  const parsed = v.safeParse(schema, props)
+  return parsed.success ? (parsed.output as Record<string, unknown>) : props
 }
 
 function withErrorHandle(handles: string[] | undefined, onError: StepDefinition['onError']) {

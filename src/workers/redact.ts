@@ -8,15 +8,19 @@ export const REDACTED = '[redacted]'
 /** Shorter values are not scrubbed: they would hit ordinary text. */
 const MIN_SECRET_LENGTH = 4
 
-/** Every form in which a piece's secrets could appear in text: raw, JSON-escaped, as Basic auth. */
+/** Every form in which a piece's secrets could appear in text: raw, JSON-escaped, URL-encoded, as Basic auth. */
 export function secretForms(credentials: Credentials): string[] {
   const raw = SECRET_FIELDS.map((field) => credentials[field]).filter(
     (value): value is string => typeof value === 'string' && value.length >= MIN_SECRET_LENGTH,
   )
   const forms = new Set<string>()
   for (const value of raw) {
-    forms.add(value)
-    forms.add(JSON.stringify(value).slice(1, -1))
+    // JSON text inside JSON text escapes again: a few levels cover what a piece may nest
+    let escaped = value
+    for (let level = 0; level < 4; level++) {
+      forms.add(escaped)
+      escaped = JSON.stringify(escaped).slice(1, -1)
+    }
     forms.add(encodeURIComponent(value))
   }
   if (credentials.username !== undefined && credentials.password !== undefined) {
