@@ -6,33 +6,49 @@ import { formatProblems, validateFiles } from './commands/validate.js'
 import { loadConfig } from './config/load.js'
 import { isEngineError, ValidationError } from './errors.js'
 import { loadRegistry } from './piece-sdk/registry.js'
+import { type PieceSource, resolvePieceSources } from './piece-sdk/sources.js'
 import { openDatabase } from './store/orm.js'
 
 const USAGE = `usage:
   piecework serve [--config FILE]
-  piecework run FILE [--input JSON | --input @file.json] [--db URL]
-  piecework validate PATH...
+  piecework run FILE [--input JSON | --input @file.json] [--db URL] [--pieces PATH]...
+  piecework validate PATH... [--pieces PATH]...
   piecework migrate [--db URL]`
 
 class UsageError extends Error {}
+
+/** `--pieces PATH`, repeatable: folders or npm packages of pieces besides the built-ins. */
+const PIECES_OPTION = { type: 'string', multiple: true } as const
+
+function pieceSources(values: unknown): PieceSource[] {
+  return ((values as string[] | undefined) ?? []).map((from) => ({ from, onError: 'fail' as const }))
+}
 
 async function main(argv: string[]): Promise<number> {
   const [command, ...rest] = argv
   switch (command) {
     case 'run': {
-      const { values, positionals } = parse(rest, { input: { type: 'string' }, db: { type: 'string' } })
+      const { values, positionals } = parse(rest, {
+        input: { type: 'string' },
+        db: { type: 'string' },
+        pieces: PIECES_OPTION,
+      })
       if (positionals.length !== 1) throw new UsageError('run takes exactly one workflow file')
       return runCommand({
         file: positionals[0]!,
         input: values.input as string | undefined,
-        engine: { databaseUrl: (values.db as string | undefined) ?? 'sqlite::memory:' },
+        engine: {
+          databaseUrl: (values.db as string | undefined) ?? 'sqlite::memory:',
+          pieces: pieceSources(values.pieces),
+        },
         progress: (line) => process.stderr.write(`${line}\n`),
       })
     }
     case 'validate': {
-      const { positionals } = parse(rest, {})
+      const { values, positionals } = parse(rest, { pieces: PIECES_OPTION })
       if (positionals.length === 0) throw new UsageError('validate takes one or more files or folders')
-      const reports = await validateFiles(positionals, await loadRegistry())
+      const { files } = resolvePieceSources(pieceSources(values.pieces))
+      const reports = await validateFiles(positionals, await loadRegistry(files))
       for (const r of reports) {
         if (r.ok) process.stdout.write(`ok      ${r.file}\n`)
         else process.stdout.write(`invalid ${r.file}: ${formatProblems(r.message ?? '', r.problems)}\n`)
@@ -85,7 +101,8 @@ main(process.argv.slice(2))
         process.exitCode = 2
       } else if (isEngineError(error)) {
         process.stderr.write(`piecework: ${error.code}: ${error.message}\n`)
-        process.exitCode = 1
+        // a broken piece is bad input, like a bad configuration
+        process.exitCode = error.code === 'PIECE_INVALID' ? 2 : 1
       } else {
         process.stderr.write(`piecework: ${(error as Error)?.stack ?? String(error)}\n`)
         process.exitCode = 1

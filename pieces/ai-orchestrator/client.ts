@@ -1,23 +1,12 @@
 // One call to the OpenAI-compatible API with the configured base URL and key.
-import { type ActionContext, callService, type ServiceResponse } from '../../src/piece-sdk/index.js'
+import { type ActionContext, callConfiguredService, type ServiceResponse } from '../../src/piece-sdk/index.js'
 
 export function callOrchestrator(
   ctx: ActionContext<unknown>,
   path: string,
   body: unknown,
 ): Promise<ServiceResponse> {
-  const { baseUrl, apiKey } = ctx.credentials!
-  return callService({
-    service: 'AI Orchestrator',
-    baseUrl: baseUrl!,
-    path,
-    body,
-    headers: {
-      ...(apiKey ? { authorization: `Bearer ${apiKey}` } : {}),
-      'idempotency-key': ctx.idempotencyKey,
-    },
-    signal: ctx.signal,
-  })
+  return callConfiguredService(ctx, { service: 'AI Orchestrator', path, body })
 }
 
 export interface Usage {

@@ -74,7 +74,7 @@ export interface ActionContext<Props> {
   /** `runId:stepId`: the same on every attempt and after a restart; pass it to services that deduplicate. */
   idempotencyKey: string
   log: StepLogger
-  /** Aborted when the step is cancelled or times out. */
+  /** Aborted when the step times out. (A cancelled run's running steps are stopped with their worker.) */
   signal: AbortSignal
   limits: { maxOutputBytes: number; timeoutMs: number }
   /** The piece's configured credentials; only for pieces that declare `auth`, else undefined. */

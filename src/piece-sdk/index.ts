@@ -5,6 +5,7 @@ export { PieceError, TerminalError } from '../errors.js'
 export { credentialsKey } from './credentials.js'
 export * from './define.js'
 export {
+  callConfiguredService,
   callService,
   isRetryableStatus,
   retryAfterMs,

@@ -2,6 +2,7 @@
 // say whether trying again may help (408, 429 and 5xx may; other 4xx may not), with the service's
 // own error message and its Retry-After.
 import { PieceError, TerminalError } from '../errors.js'
+import type { ActionContext } from './define.js'
 
 export interface ServiceRequest {
   /** The service's name, for messages: `AI Orchestrator`. */
@@ -78,7 +79,8 @@ export async function callService(request: ServiceRequest): Promise<ServiceRespo
     const cause = (error as { cause?: { message?: string } }).cause?.message
     throw new PieceError('NETWORK', `${where} failed: ${cause ?? (error as Error).message}`)
   }
-  let parsed: unknown = text
+  // an empty body is no value, not the empty string
+  let parsed: unknown = text.length > 0 ? text : null
   if (text.length > 0) {
     try {
       parsed = JSON.parse(text)
@@ -106,4 +108,26 @@ export async function callService(request: ServiceRequest): Promise<ServiceRespo
       : new TerminalError(code, message, options)
   }
   return { status: response.status, headers: response.headers, body: parsed }
+}
+
+/**
+ * A call to the service the piece is configured for: its base URL, its key (`apiKey` or `token`)
+ * as a bearer token when one is set, the step's idempotency key and abort signal.
+ */
+export function callConfiguredService(
+  ctx: ActionContext<unknown>,
+  request: Pick<ServiceRequest, 'service' | 'path' | 'method' | 'body'>,
+): Promise<ServiceResponse> {
+  const { baseUrl, apiKey, token } = ctx.credentials ?? {}
+  if (!baseUrl) throw new TerminalError('NOT_CONFIGURED', `${request.service}: no base URL is configured`)
+  const bearer = apiKey ?? token
+  return callService({
+    ...request,
+    baseUrl,
+    headers: {
+      ...(bearer ? { authorization: `Bearer ${bearer}` } : {}),
+      'idempotency-key': ctx.idempotencyKey,
+    },
+    signal: ctx.signal,
+  })
 }

@@ -158,6 +158,24 @@ describe(`the text piece in a workflow (${TEST_DB})`, () => {
   })
 })
 
+describe('pieces named on the command line', () => {
+  it('piecework run and validate take --pieces', async () => {
+    const file = writeFile(tempDir('cli'), 'slug.yaml', {
+      id: 'slug',
+      trigger: { uses: 'manual' },
+      steps: [{ id: 'slug', uses: 'text.slugify', with: { text: '{{ input.title }}' } }],
+    })
+    const run = await runBin(['run', file, '--pieces', TEXT_PIECE, '--input', '{"title":"Hello World"}'], {})
+    expect(run.code, run.output).toBe(0)
+    expect(run.output).toContain('"slug": "hello-world"')
+    const valid = await runBin(['validate', file, '--pieces', TEXT_PIECE], {})
+    expect(valid.code, valid.output).toBe(0)
+    const unknown = await runBin(['validate', file], {})
+    expect(unknown.code).toBe(2)
+    expect(unknown.output).toContain("uses 'text.slugify': no such piece action")
+  })
+})
+
 describe(`pieces named in the config of piecework serve (${TEST_DB})`, () => {
   let server: ServeChild
   const dir = tempDir('pieces-serve')
@@ -217,7 +235,7 @@ describe(`pieces named in the config of piecework serve (${TEST_DB})`, () => {
       pieces: [join(BROKEN, 'no-version')],
     })
     const result = await runBin(['serve', '--config', config], {})
-    expect(result.code).not.toBe(0)
+    expect(result.code).toBe(2)
     expect(result.output).toContain("piece 'no-version' has no version")
     expect(result.output).toContain(join(BROKEN, 'no-version'))
   })

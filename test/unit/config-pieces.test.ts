@@ -53,3 +53,12 @@ describe('pieces and credentials in the config', () => {
     })
   })
 })
+
+describe('pieces from the environment', () => {
+  it('PIECEWORK_PIECES takes comma-separated sources', () => {
+    expect(parseConfig({}, { PIECEWORK_PIECES: './a, @acme/b' }).pieces).toEqual([
+      { from: './a', onError: 'fail' },
+      { from: '@acme/b', onError: 'fail' },
+    ])
+  })
+})
