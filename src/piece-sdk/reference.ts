@@ -67,9 +67,9 @@ function propsTable(schema: unknown): string {
       : prop.default !== undefined
         ? `no (${JSON.stringify(prop.default)})`
         : 'no'
-    return `| \`${name}\` | ${typeText(prop)} | ${cell(need)} |`
+    return `| \`${name}\` | ${typeText(prop)} | ${cell(need)} | ${cell(prop.description ?? '')} |`
   })
-  return ['| prop | type | required (default) |', '|---|---|---|', ...rows, ''].join('\n')
+  return ['| prop | type | required (default) | meaning |', '|---|---|---|---|', ...rows, ''].join('\n')
 }
 
 function outputText(schema: unknown): string {

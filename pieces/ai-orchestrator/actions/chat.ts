@@ -26,13 +26,33 @@ export const chat = defineAction({
     'Asks a model: `prompt` (with optional `system`) or a list of `messages`. With `responseFormat: json` the answer must parse as JSON, else the attempt fails with AI_INVALID_JSON.',
   props: v.pipe(
     v.strictObject({
-      prompt: v.optional(v.pipe(v.string(), v.minLength(1))),
-      system: v.optional(v.string()),
-      messages: v.optional(v.pipe(v.array(Message), v.minLength(1))),
-      model: v.optional(v.pipe(v.string(), v.minLength(1))),
-      temperature: v.optional(v.pipe(v.number(), v.minValue(0), v.maxValue(2))),
-      maxTokens: v.optional(v.pipe(v.number(), v.integer(), v.minValue(1))),
-      responseFormat: v.optional(v.picklist(['text', 'json']), 'text'),
+      prompt: v.optional(
+        v.pipe(v.string(), v.minLength(1), v.description('the user message; or give messages')),
+      ),
+      system: v.optional(v.pipe(v.string(), v.description('instructions sent first, as the system message'))),
+      messages: v.optional(
+        v.pipe(
+          v.array(Message),
+          v.minLength(1),
+          v.description('the conversation so far: [{ role, content }]'),
+        ),
+      ),
+      model: v.optional(
+        v.pipe(v.string(), v.minLength(1), v.description("the model; the gateway's default when left out")),
+      ),
+      temperature: v.optional(
+        v.pipe(v.number(), v.minValue(0), v.maxValue(2), v.description('0 for the most predictable answers')),
+      ),
+      maxTokens: v.optional(
+        v.pipe(v.number(), v.integer(), v.minValue(1), v.description('the longest answer, in tokens')),
+      ),
+      responseFormat: v.optional(
+        v.pipe(
+          v.picklist(['text', 'json']),
+          v.description('json: the answer must parse as JSON, delivered as json'),
+        ),
+        'text',
+      ),
     }),
     v.check(
       (props) => (props.prompt === undefined) !== (props.messages === undefined),

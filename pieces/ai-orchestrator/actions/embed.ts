@@ -7,9 +7,26 @@ export const embed = defineAction({
   title: 'Embed',
   description: 'Turns texts into vectors, one per text, in the order given.',
   props: v.strictObject({
-    texts: v.pipe(v.array(v.string()), v.minLength(1, 'give at least one text')),
-    model: v.optional(v.pipe(v.string(), v.minLength(1))),
-    dimensions: v.optional(v.pipe(v.number(), v.integer(), v.minValue(1))),
+    texts: v.pipe(
+      v.array(v.string()),
+      v.minLength(1, 'give at least one text'),
+      v.description('one vector comes back per text'),
+    ),
+    model: v.optional(
+      v.pipe(
+        v.string(),
+        v.minLength(1),
+        v.description("the embedding model; the gateway's default when left out"),
+      ),
+    ),
+    dimensions: v.optional(
+      v.pipe(
+        v.number(),
+        v.integer(),
+        v.minValue(1),
+        v.description('shorter vectors, for models that allow it'),
+      ),
+    ),
   }),
   output: v.object({
     vectors: v.array(v.array(v.number())),
