@@ -17,7 +17,7 @@ const BREAKDOWN_STEPS = 200
  */
 async function breakdown(engine) {
   const writer = engine.writer
-  const pool = engine.pool
+  const pool = engine.dispatcher
   if (typeof writer?.flush !== 'function' || typeof pool?.run !== 'function') return undefined
   const spent = { flush: 0, flushes: 0, pool: 0, tasks: 0 }
   const flush = writer.flush
@@ -45,7 +45,7 @@ async function breakdown(engine) {
     return {
       stepUs: (ms * 1000) / BREAKDOWN_STEPS,
       checkpointUs: (spent.flush * 1000) / BREAKDOWN_STEPS,
-      workerUs: (spent.pool * 1000) / BREAKDOWN_STEPS,
+      dispatchUs: (spent.pool * 1000) / BREAKDOWN_STEPS,
       flushes: spent.flushes,
     }
   } finally {
@@ -62,6 +62,23 @@ async function timeRun(engine, workflowId) {
   if (run.status !== 'succeeded')
     throw new Error(`run ${id} ended ${run.status}: ${JSON.stringify(run.error)}`)
   return ms
+}
+
+/** The same line with every step sent to a worker (inline built-ins off): the baseline of the ratio. */
+async function workerPathPerStep(reps) {
+  const engine = await Engine.open({ databaseUrl: 'sqlite::memory:', inlineBuiltins: false })
+  try {
+    await engine.start()
+    await engine.deploy(chain('long-line', STEPS))
+    await engine.deploy(chain('warm-up', BREAKDOWN_STEPS))
+    await timeRun(engine, 'warm-up')
+    const perStep = []
+    for (let rep = 0; rep < reps; rep++) perStep.push(((await timeRun(engine, 'long-line')) * 1000) / STEPS)
+    log(`every step in a worker: ${perStep.map((us) => us.toFixed(0)).join(', ')} µs a step`)
+    return { perStepUs: median(perStep), samples: perStep }
+  } finally {
+    await engine.close()
+  }
 }
 
 export async function engineOverhead({ quick, reps }) {
@@ -93,9 +110,10 @@ export async function engineOverhead({ quick, reps }) {
     const parts = await breakdown(engine)
     if (parts)
       log(
-        `breakdown over a ${BREAKDOWN_STEPS}-step line: ${parts.stepUs.toFixed(0)} µs a step, checkpoint ${parts.checkpointUs.toFixed(0)} µs, worker round trip ${parts.workerUs.toFixed(0)} µs`,
+        `breakdown over a ${BREAKDOWN_STEPS}-step line: ${parts.stepUs.toFixed(0)} µs a step, checkpoint ${parts.checkpointUs.toFixed(0)} µs, running the action ${parts.dispatchUs.toFixed(0)} µs`,
       )
     const perStepUs = median(perStep)
+    const baseline = await workerPathPerStep(reps)
     const singleMs = median(single)
     const lineMs = (perStepUs * STEPS) / 1000
     const marginalUs = ((lineMs - singleMs) * 1000) / (STEPS - 1)
@@ -109,10 +127,19 @@ export async function engineOverhead({ quick, reps }) {
         notes:
           `${STEPS}-step run ${lineMs.toFixed(0)} ms = ${(lineMs / singleMs).toFixed(0)}× a 1-step run (${singleMs.toFixed(2)} ms); marginal ${marginalUs.toFixed(0)} µs/step` +
           (parts
-            ? `; of a step: checkpoint commit ${parts.checkpointUs.toFixed(0)} µs + worker round trip ${parts.workerUs.toFixed(0)} µs (of ${parts.stepUs.toFixed(0)} µs, ${BREAKDOWN_STEPS}-step line)`
+            ? `; of a step: checkpoint commit ${parts.checkpointUs.toFixed(0)} µs + running the action ${parts.dispatchUs.toFixed(0)} µs (of ${parts.stepUs.toFixed(0)} µs, ${BREAKDOWN_STEPS}-step line)`
             : ''),
         how: 'wall time from startRun to getRun(wait) resolving, for a line of 1,000 data.set steps, / 1,000',
         extra: { lineMs, singleRunMs: singleMs, marginalUs, singleSamples: single, breakdown: parts },
+      },
+      {
+        figure: 'the same line with every step in a worker (baseline of the ratio)',
+        value: baseline.perStepUs,
+        unit: 'µs',
+        target: null,
+        samples: baseline.samples,
+        notes: `inline built-ins take ${(perStepUs / baseline.perStepUs).toFixed(2)}× the time of the worker path, measured in the same run`,
+        how: 'as above, with the engine option inlineBuiltins: false',
       },
     ]
   } finally {

@@ -127,6 +127,11 @@ export interface ActionDefinition<Props = unknown, Output = unknown> {
   handles?: readonly string[] | ((props: Record<string, unknown>) => string[] | undefined)
   /** Whether `trigger` and `steps` are copied into the context (costly for big runs, so opt-in). */
   runData?: boolean
+  /**
+   * Pure and quick: no I/O, no user code, no waiting on anything. Such actions of built-in pieces
+   * run on the engine's own thread instead of a worker; for pieces from packages it is ignored.
+   */
+  inline?: boolean
   run(ctx: ActionContext<Props>): Promise<Output | Fired | Waiting> | Output | Fired | Waiting
 }
 

@@ -18,6 +18,7 @@ import { WorkflowStore } from '../store/workflows.js'
 import { normalisePath } from '../triggers/webhooks.js'
 import { WorkerPool } from '../workers/pool.js'
 import type { LogLevel } from '../workers/protocol.js'
+import { StepDispatcher } from './dispatch.js'
 import { resetForRetry, restoreRunState } from './restore.js'
 import { newStepState, RUN_ENDED, type RunState, type StepState } from './state.js'
 import { Supervisor } from './supervisor.js'
@@ -39,6 +40,8 @@ export interface EngineOptions {
   passivateAfterMs?: number
   /** How often due timers and orphaned runs are looked for (default 500 ms). */
   pollMs?: number
+  /** Whether pure built-in actions run on the engine's thread (default true; false is for measuring). */
+  inlineBuiltins?: boolean
 }
 
 export const ENGINE_DEFAULTS = {
@@ -74,6 +77,7 @@ export class Engine {
   readonly workflows: WorkflowStore
   readonly owner = randomUUID()
   private readonly writer: CheckpointWriter
+  private readonly dispatcher: StepDispatcher
   private readonly leases: Leases
   private readonly timers = new Timers()
   private readonly supervisors = new Map<string, Supervisor>()
@@ -98,6 +102,7 @@ export class Engine {
     readonly skippedPieces: { origin: string; message: string }[] = [],
   ) {
     this.workflows = new WorkflowStore(db.orm)
+    this.dispatcher = new StepDispatcher(registry, pool, options.inlineBuiltins ?? true)
     this.credentialValues = options.credentials ?? {}
     this.writer = new CheckpointWriter(db.knex)
     this.leases = new Leases(db.knex, this.owner, options.leaseMs ?? ENGINE_DEFAULTS.leaseMs)
@@ -261,7 +266,7 @@ export class Engine {
 
   private spawn(workflow: CompiledWorkflow, version: number, state: RunState, trigger: unknown): Supervisor {
     const supervisor = new Supervisor(workflow, version, state, trigger, {
-      pool: this.pool,
+      steps: this.dispatcher,
       writer: this.writer,
       timers: this.timers,
       now: Date.now,

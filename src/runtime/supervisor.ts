@@ -3,8 +3,8 @@
 import type { CompiledWorkflow } from '../definition/compile.js'
 import { renderTemplate } from '../definition/template.js'
 import type { Checkpoint, CheckpointWriter, RunPatch, StepRow } from '../store/checkpoints.js'
-import type { WorkerPool } from '../workers/pool.js'
 import type { LogLevel } from '../workers/protocol.js'
+import type { StepRunner } from './dispatch.js'
 import { stepInputs } from './join.js'
 import { defaultRunOutput } from './output.js'
 import { RUN_ENDED, type RunState, type StepState } from './state.js'
@@ -12,7 +12,8 @@ import type { Timers } from './timers.js'
 import { type Effect, type RunEvent, transition } from './transition.js'
 
 export interface SupervisorDeps {
-  pool: WorkerPool
+  /** Runs a step's action: in a worker, or inline for pure built-ins. */
+  steps: StepRunner
   writer: CheckpointWriter
   timers: Timers
   now: () => number
@@ -170,7 +171,7 @@ export class Supervisor {
         return
       }
       const runData = spec.action.runData === true
-      const reply = await this.deps.pool.run(
+      const reply = await this.deps.steps.run(
         {
           uses: spec.uses,
           props,

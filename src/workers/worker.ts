@@ -3,20 +3,16 @@
 import './lockdown.js'
 import { MessageChannel, parentPort, workerData } from 'node:worker_threads'
 import * as Comlink from 'comlink'
-import * as v from 'valibot'
-import { issuesToProblems } from '../definition/issues.js'
-import { TerminalError, toErrorShape } from '../errors.js'
+import { TerminalError } from '../errors.js'
 import { credentialsKey } from '../piece-sdk/credentials.js'
 import {
-  type ActionContext,
   type Credentials,
-  isFired,
-  isWaiting,
   missingFields,
   type PieceDefinition,
   type StepLogger,
 } from '../piece-sdk/define.js'
-import { loadPieces, splitUses } from '../piece-sdk/registry.js'
+import { loadPieces } from '../piece-sdk/registry.js'
+import { executeStep } from './execute.js'
 import { portEndpoint } from './port-endpoint.js'
 import {
   HOST_PORT_MESSAGE,
@@ -53,70 +49,6 @@ function safeJson(value: unknown): string {
   }
 }
 
-function encode(value: unknown, limit: number): string {
-  let json: string | undefined
-  try {
-    json = JSON.stringify(value)
-  } catch (error) {
-    throw new TerminalError('OUTPUT_INVALID', `the step's output is not JSON: ${(error as Error).message}`)
-  }
-  json ??= 'null'
-  // string length bounds the byte size from below; only measure bytes when it could matter
-  if (json.length * 3 > limit && Buffer.byteLength(json) > limit) {
-    throw new TerminalError(
-      'OUTPUT_TOO_LARGE',
-      `the step's output is ${Buffer.byteLength(json)} bytes, over the limit of ${limit} bytes`,
-    )
-  }
-  return json
-}
-
-async function execute(task: StepTask, used: { logged: boolean }, signal: AbortSignal): Promise<StepReply> {
-  const pieces = await registry
-  const action = pieces.action(task.uses)
-  if (!action) throw new TerminalError('UNKNOWN_ACTION', `no piece action '${task.uses}' is loaded`)
-  const piece = pieces.piece(splitUses(task.uses)[0])!
-  const props = v.safeParse(action.props, task.props)
-  if (!props.success) {
-    const problems = issuesToProblems(props.issues, 'with')
-    throw new TerminalError(
-      'INVALID_PROPS',
-      `props of ${task.uses} are invalid: ${problems.map((p) => `${p.path}: ${p.message}`).join('; ')}`,
-      { details: problems },
-    )
-  }
-  const ctx: ActionContext<unknown> = {
-    props: props.output,
-    input: task.input,
-    inputs: task.inputs,
-    trigger: task.trigger,
-    steps: task.steps ?? {},
-    run: task.run,
-    stepId: task.stepId,
-    attempt: task.attempt,
-    idempotencyKey: task.idempotencyKey,
-    log: stepLogger(task.taskId, used),
-    signal,
-    limits: { maxOutputBytes: task.maxOutputBytes, timeoutMs: task.timeoutMs },
-    credentials: piece.auth ? await credentialsFor(task.taskId, piece) : undefined,
-  }
-  const result = await action.run(ctx)
-  if (isWaiting(result))
-    return { ok: true, kind: 'wait', until: result.until, json: encode(result.value, task.maxOutputBytes) }
-  const handle = isFired(result) ? result.handle : 'out'
-  const value = isFired(result) ? result.value : result
-  if (action.output) {
-    const checked = v.safeParse(action.output, value)
-    if (!checked.success) {
-      const problems = issuesToProblems(checked.issues, 'output')
-      throw new TerminalError('INVALID_OUTPUT', `${task.uses} returned an output that breaks its schema`, {
-        details: problems,
-      })
-    }
-  }
-  return { ok: true, kind: 'fired', handle, json: encode(value, task.maxOutputBytes) }
-}
-
 /** The piece's configured values, asked from the host; missing required ones fail the step. */
 async function credentialsFor(taskId: number, piece: PieceDefinition): Promise<Readonly<Credentials>> {
   const values = Object.freeze((await host.credentials(taskId)) ?? {})
@@ -139,9 +71,11 @@ export default async function runStep(task: StepTask): Promise<StepReply> {
   const timer = setTimeout(() => timeout.abort(), task.timeoutMs)
   let reply: StepReply
   try {
-    reply = await execute(task, used, timeout.signal)
-  } catch (error) {
-    reply = { ok: false, error: toErrorShape(error, 'ERROR') }
+    reply = await executeStep(await registry, task, {
+      log: stepLogger(task.taskId, used),
+      signal: timeout.signal,
+      credentials: (piece) => credentialsFor(task.taskId, piece),
+    })
   } finally {
     clearTimeout(timer)
   }

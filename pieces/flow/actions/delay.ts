@@ -5,6 +5,7 @@ export const delay = defineAction({
   name: 'delay',
   title: 'Delay',
   description: 'Passes `input` through once `for` (a duration) has passed or `until` (an ISO time) has come.',
+  inline: true,
   props: v.pipe(
     v.strictObject({
       for: v.optional(v.union([v.pipe(v.number(), v.minValue(0)), v.string()])),

@@ -5,6 +5,7 @@ export const merge = defineAction({
   name: 'merge',
   title: 'Merge',
   description: 'Delivers `inputs`: one key per delivering need, by step id.',
+  inline: true,
   props: v.strictObject({}),
   run: ({ inputs }) => inputs,
 })

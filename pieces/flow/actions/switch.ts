@@ -6,6 +6,7 @@ export const switchAction = defineAction({
   name: 'switch',
   title: 'Switch',
   description: 'Passes `input` through on the first case whose match equals `value`, else on `default`.',
+  inline: true,
   props: v.strictObject({
     value: v.unknown(),
     cases: v.record(v.pipe(v.string(), v.regex(/^[A-Za-z0-9_-]+$/), v.notValue('default')), v.unknown()),

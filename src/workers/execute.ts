@@ -1,0 +1,100 @@
+// Running one action for one step: props checked, context built, output checked and encoded as
+// JSON text. Worker threads run every step through it; the engine's own thread runs the built-in
+// actions marked `inline` through it too (see src/runtime/dispatch.ts).
+import * as v from 'valibot'
+import { issuesToProblems } from '../definition/issues.js'
+import { TerminalError, toErrorShape } from '../errors.js'
+import {
+  type ActionContext,
+  type Credentials,
+  isFired,
+  isWaiting,
+  type PieceDefinition,
+  type StepLogger,
+} from '../piece-sdk/define.js'
+import { type PieceRegistry, splitUses } from '../piece-sdk/registry.js'
+import type { StepReply, StepTask } from './protocol.js'
+
+/** What the caller provides around the action: where its log lines go and its credentials. */
+export interface ExecuteEnv {
+  log: StepLogger
+  signal: AbortSignal
+  /** Asked only for pieces that declare `auth`. */
+  credentials: (piece: PieceDefinition) => Promise<Readonly<Credentials>>
+}
+
+export function encode(value: unknown, limit: number): string {
+  let json: string | undefined
+  try {
+    json = JSON.stringify(value)
+  } catch (error) {
+    throw new TerminalError('OUTPUT_INVALID', `the step's output is not JSON: ${(error as Error).message}`)
+  }
+  json ??= 'null'
+  // string length bounds the byte size from below; only measure bytes when it could matter
+  if (json.length * 3 > limit && Buffer.byteLength(json) > limit) {
+    throw new TerminalError(
+      'OUTPUT_TOO_LARGE',
+      `the step's output is ${Buffer.byteLength(json)} bytes, over the limit of ${limit} bytes`,
+    )
+  }
+  return json
+}
+
+async function execute(registry: PieceRegistry, task: StepTask, env: ExecuteEnv): Promise<StepReply> {
+  const action = registry.action(task.uses)
+  if (!action) throw new TerminalError('UNKNOWN_ACTION', `no piece action '${task.uses}' is loaded`)
+  const piece = registry.piece(splitUses(task.uses)[0])!
+  const props = v.safeParse(action.props, task.props)
+  if (!props.success) {
+    const problems = issuesToProblems(props.issues, 'with')
+    throw new TerminalError(
+      'INVALID_PROPS',
+      `props of ${task.uses} are invalid: ${problems.map((p) => `${p.path}: ${p.message}`).join('; ')}`,
+      { details: problems },
+    )
+  }
+  const ctx: ActionContext<unknown> = {
+    props: props.output,
+    input: task.input,
+    inputs: task.inputs,
+    trigger: task.trigger,
+    steps: task.steps ?? {},
+    run: task.run,
+    stepId: task.stepId,
+    attempt: task.attempt,
+    idempotencyKey: task.idempotencyKey,
+    log: env.log,
+    signal: env.signal,
+    limits: { maxOutputBytes: task.maxOutputBytes, timeoutMs: task.timeoutMs },
+    credentials: piece.auth ? await env.credentials(piece) : undefined,
+  }
+  const result = await action.run(ctx)
+  if (isWaiting(result))
+    return { ok: true, kind: 'wait', until: result.until, json: encode(result.value, task.maxOutputBytes) }
+  const handle = isFired(result) ? result.handle : 'out'
+  const value = isFired(result) ? result.value : result
+  if (action.output) {
+    const checked = v.safeParse(action.output, value)
+    if (!checked.success) {
+      const problems = issuesToProblems(checked.issues, 'output')
+      throw new TerminalError('INVALID_OUTPUT', `${task.uses} returned an output that breaks its schema`, {
+        details: problems,
+      })
+    }
+  }
+  return { ok: true, kind: 'fired', handle, json: encode(value, task.maxOutputBytes) }
+}
+
+/** Runs the step's action; never throws: a failure is an error reply. */
+export async function executeStep(
+  registry: PieceRegistry,
+  task: StepTask,
+  env: ExecuteEnv,
+): Promise<StepReply> {
+  try {
+    return await execute(registry, task, env)
+  } catch (error) {
+    return { ok: false, error: toErrorShape(error, 'ERROR') }
+  }
+}
