@@ -82,7 +82,7 @@ export class Engine {
   private readonly timers = new Timers()
   private readonly supervisors = new Map<string, Supervisor>()
   private readonly compiled = new Map<string, CompiledWorkflow>()
-  private readonly endWaiters = new Map<string, Set<() => void>>()
+  private readonly endWaiters = new Map<string, Set<(state: RunState) => void>>()
   /** Runs in flight and runs waiting their turn, per workflow with a `concurrency` limit. */
   private readonly gates = new Map<string, { active: Set<string>; queue: Supervisor[] }>()
   private readonly limits: { stepTimeoutMs: number; maxOutputBytes: number }
@@ -117,7 +117,7 @@ export class Engine {
     this.events.setMaxListeners(0)
     this.events.on('run', (runId, state) => {
       if (!RUN_ENDED.has(state.status)) return
-      for (const wake of this.endWaiters.get(runId) ?? []) wake()
+      for (const wake of this.endWaiters.get(runId) ?? []) wake(state)
       this.endWaiters.delete(runId)
       for (const gate of this.gates.values()) {
         gate.queue = gate.queue.filter((s) => s.state.id !== runId)
@@ -380,13 +380,13 @@ export class Engine {
     return supervisor
   }
 
-  /** Resolves once the run has ended, or after `ms`. */
-  private waitForEnd(id: string, ms: number): { promise: Promise<void>; cancel: () => void } {
+  /** Resolves with the run's state once it has ended in this process, or with undefined after `ms`. */
+  private waitForEnd(id: string, ms: number): { promise: Promise<RunState | undefined>; cancel: () => void } {
     let timer: NodeJS.Timeout | undefined
-    let wake!: () => void
-    const promise = new Promise<void>((resolve) => {
+    let wake!: (state: RunState) => void
+    const promise = new Promise<RunState | undefined>((resolve) => {
       wake = resolve
-      timer = setTimeout(resolve, ms)
+      timer = setTimeout(() => resolve(undefined), ms)
     })
     const waiters = this.endWaiters.get(id) ?? new Set()
     waiters.add(wake)
@@ -396,7 +396,25 @@ export class Engine {
       waiters.delete(wake)
       if (waiters.size === 0) this.endWaiters.delete(id)
     }
-    return { promise: promise.then(cancel), cancel }
+    return {
+      promise: promise.then((state) => {
+        cancel()
+        return state
+      }),
+      cancel,
+    }
+  }
+
+  /**
+   * How a run ended, waiting up to `ms`: from memory when it ends in this process (its checkpoint is
+   * durable by then), else as stored. What a webhook with `respond: onComplete` answers.
+   */
+  async awaitOutcome(id: string, ms: number): Promise<Pick<RunView, 'status' | 'output' | 'error'>> {
+    if (!this.supervisors.has(id)) return this.getRun(id, ms)
+    const wait = this.waitForEnd(id, ms)
+    const ended = await wait.promise
+    if (!ended) return this.getRun(id)
+    return { status: ended.status, output: ended.output ?? null, error: ended.error ?? null }
   }
 
   /** The run as stored; waits up to `waitMs` for it to end first. */

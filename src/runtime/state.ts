@@ -45,6 +45,8 @@ export interface RunState {
   status: RunStatus
   steps: Map<string, StepState>
   error?: RunError
+  /** The run's output, once it has succeeded. */
+  output?: unknown
 }
 
 export function newStepState(id: string): StepState {

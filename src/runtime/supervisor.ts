@@ -252,6 +252,7 @@ export class Supervisor {
         state.error = { code: 'EXPRESSION', message: `workflow output: ${(error as Error).message}` }
       }
     }
+    if (state.status === 'succeeded') state.output = output
     return {
       id: state.id,
       status: state.status,

@@ -55,7 +55,7 @@ export function hookRoutes(engine: Engine, routes: WebhookRoutes): Hono {
     }
     const { id } = await engine.startRun(route.workflowId, input)
     if (route.respond === 'immediately') return c.json({ id }, 202)
-    const run = await engine.getRun(id, ON_COMPLETE_WAIT_MS)
+    const run = await engine.awaitOutcome(id, ON_COMPLETE_WAIT_MS)
     if (run.status === 'succeeded') return c.json(run.output as object, 200)
     if (run.status === 'failed' || run.status === 'cancelled') {
       return c.json({ error: run.error, runId: id }, 500 as ContentfulStatusCode)
