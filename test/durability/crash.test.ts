@@ -4,7 +4,7 @@
 // was durable.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { freshDatabaseUrl, TEST_DB } from '../helpers/db.js'
-import { freePort, ServeProcess, sleep } from './serve-process.js'
+import { freePort, ServeProcess, serveEnv, sleep } from '../helpers/serve-process.js'
 import { SideEffectServer } from './side-effect-server.js'
 import { type Snapshot, snapshot } from './snapshot.js'
 import { type CrashWorkflow, chainWorkflow, fanoutWorkflow } from './workflows.js'
@@ -212,7 +212,9 @@ describe(`piecework serve killed at random moments (${TEST_DB})`, () => {
   beforeAll(async () => {
     effects = await SideEffectServer.start({ latencyMs: [5, 40] })
     databaseUrl = await freshDatabaseUrl()
-    serve = new ServeProcess(await freePort(), databaseUrl, {
+    const port = await freePort()
+    serve = new ServeProcess(port, {
+      ...serveEnv(port, databaseUrl),
       PIECEWORK_WORKERS_THREADS: String(THREADS),
       PIECEWORK_RUNS_LEASE_TTL: '2s',
       PIECEWORK_RUNS_POLL_INTERVAL: '200ms',

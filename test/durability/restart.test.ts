@@ -3,7 +3,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { Engine } from '../../src/runtime/engine.js'
 import { freshDatabaseUrl, TEST_DB } from '../helpers/db.js'
-import { freePort, ServeProcess, sleep } from './serve-process.js'
+import { freePort, ServeProcess, serveEnv, sleep } from '../helpers/serve-process.js'
 import { SideEffectServer } from './side-effect-server.js'
 import { burn, effect } from './workflows.js'
 
@@ -48,7 +48,9 @@ describe(`a graceful shutdown with runs in flight (${TEST_DB})`, () => {
 
   beforeAll(async () => {
     effects = await SideEffectServer.start({ latencyMs: [20, 60] })
-    serve = new ServeProcess(await freePort(), await freshDatabaseUrl(), {
+    const port = await freePort()
+    serve = new ServeProcess(port, {
+      ...serveEnv(port, await freshDatabaseUrl()),
       PIECEWORK_WORKERS_THREADS: '2',
       PIECEWORK_RUNS_SHUTDOWN_GRACE: `${GRACE_MS}ms`,
     })

@@ -1,15 +1,15 @@
 // Helpers for the trigger and configuration tests: workflow files on disk, every run of a workflow,
 // and a `piecework serve` child whose whole environment and arguments the test chooses.
-import { type ChildProcess, spawn } from 'node:child_process'
 import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { dirname, join } from 'node:path'
 import { expect } from 'vitest'
 import { stringify } from 'yaml'
+import { ServeProcess, sleep } from '../helpers/serve-process.js'
 import { getJson } from '../http/api-client.js'
-import { BIN, childEnv, type RunBody, type TestServer } from '../http/server.js'
+import type { RunBody, TestServer } from '../http/server.js'
 
-export const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms))
+export { sleep }
 
 export const tempDir = (prefix: string) => mkdtempSync(join(tmpdir(), `piecework-${prefix}-`))
 
@@ -66,12 +66,7 @@ export async function eventually<T>(check: () => Promise<T | undefined>, what: s
   }
 }
 
-export interface ServeChild {
-  url: string
-  output: () => string
-  request: (path: string, init?: RequestInit) => Promise<Response>
-  stop: () => Promise<number | null>
-}
+export type ServeChild = ServeProcess
 
 /**
  * `piecework serve ...args` with exactly `env` (no PIECEWORK_* or PORT of ours), in an empty working
@@ -82,45 +77,13 @@ export async function spawnServe(
   env: Record<string, string>,
   port: number,
 ): Promise<ServeChild> {
-  const child = spawn('node', [BIN, 'serve', ...args], {
-    cwd: tempDir('cwd'),
-    env: childEnv({ PIECEWORK_WORKERS_THREADS: '2', PIECEWORK_LOG_LEVEL: 'warn', ...env }),
-    stdio: ['ignore', 'pipe', 'pipe'],
-  })
-  let output = ''
-  child.stdout?.on('data', (chunk) => (output += chunk))
-  child.stderr?.on('data', (chunk) => (output += chunk))
-  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)))
-  const url = `http://127.0.0.1:${port}`
-  try {
-    await eventually(
-      async () => {
-        if (child.exitCode !== null) throw new Error(`serve exited with ${child.exitCode}:\n${output}`)
-        const res = await fetch(`${url}/health`).catch(() => undefined)
-        return res?.status === 200 ? true : undefined
-      },
-      `piecework serve on port ${port}`,
-      30_000,
-    )
-  } catch (error) {
-    child.kill('SIGKILL')
-    throw new Error(`${(error as Error).message}\n${output}`)
-  }
-  return {
-    url,
-    output: () => output,
-    request: (path, init) => fetch(url + path, init),
-    stop: () => stopChild(child, exited),
-  }
-}
-
-async function stopChild(child: ChildProcess, exited: Promise<number | null>): Promise<number | null> {
-  if (child.exitCode !== null || child.signalCode !== null) return child.exitCode
-  child.kill('SIGTERM')
-  const timer = setTimeout(() => child.kill('SIGKILL'), 15_000)
-  const code = await exited
-  clearTimeout(timer)
-  return code
+  const server = new ServeProcess(
+    port,
+    { PIECEWORK_WORKERS_THREADS: '2', PIECEWORK_LOG_LEVEL: 'warn', ...env },
+    args,
+  )
+  await server.start(30_000)
+  return server
 }
 
 /** True when nothing answers on the port. */

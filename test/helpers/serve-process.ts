@@ -1,13 +1,14 @@
-// `piecework serve` (the compiled bin) as a child process that a test can kill and start again on
-// the same database and port, the way an operator's supervisor (systemd, Kubernetes) would.
+// `piecework serve` (the compiled bin) as a child process: every test that talks to a real server
+// starts it through here. It can be killed and started again on the same database and port, the
+// way an operator's supervisor (systemd, Kubernetes) would.
 import { type ChildProcess, spawn } from 'node:child_process'
 import { mkdtempSync } from 'node:fs'
 import { createServer } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { ROOT } from '../helpers/cases.js'
+import { ROOT } from './cases.js'
 
-const BIN = join(ROOT, 'dist/src/cli.js')
+export const BIN = join(ROOT, 'dist/src/cli.js')
 
 export interface Exit {
   code: number | null
@@ -31,6 +32,25 @@ export async function freePort(): Promise<number> {
 
 export const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms))
 
+/** The environment of a child: ours without any PIECEWORK_* or PORT, plus what the test sets. */
+export function childEnv(extra: Record<string, string>): NodeJS.ProcessEnv {
+  const env: NodeJS.ProcessEnv = {}
+  for (const [key, value] of Object.entries(process.env)) {
+    if (!key.startsWith('PIECEWORK_') && key !== 'PORT') env[key] = value
+  }
+  return { ...env, ...extra }
+}
+
+/** The settings most tests start with: a database, the port, an empty workflows folder, quiet logs. */
+export function serveEnv(port: number, databaseUrl: string): Record<string, string> {
+  return {
+    PIECEWORK_DATABASE_URL: databaseUrl,
+    PIECEWORK_SERVER_PORT: String(port),
+    PIECEWORK_WORKFLOWS_DIR: mkdtempSync(join(tmpdir(), 'piecework-workflows-')),
+    PIECEWORK_LOG_LEVEL: 'warn',
+  }
+}
+
 export class ServeProcess {
   readonly url: string
   /** How many processes have been started so far. */
@@ -40,28 +60,21 @@ export class ServeProcess {
   private signalledAt = 0
   private healthy = false
   private log = ''
+  // a working folder of its own, so that the repository's config/piecework.yaml is not read
   private readonly cwd = mkdtempSync(join(tmpdir(), 'piecework-cwd-'))
   private readonly env: NodeJS.ProcessEnv
 
-  /** `env` holds the PIECEWORK_* settings; the port, database and workflow folder are set here. */
+  /**
+   * `env` holds exactly the PIECEWORK_* settings of the process (see `serveEnv`); `args` follow
+   * `serve` (`--config FILE`). The server is expected on `port`.
+   */
   constructor(
     readonly port: number,
-    databaseUrl: string,
-    env: Record<string, string> = {},
+    env: Record<string, string>,
+    private readonly args: string[] = [],
   ) {
     this.url = `http://127.0.0.1:${port}`
-    const inherited: NodeJS.ProcessEnv = {}
-    for (const [key, value] of Object.entries(process.env)) {
-      if (!key.startsWith('PIECEWORK_') && key !== 'PORT') inherited[key] = value
-    }
-    this.env = {
-      ...inherited,
-      PIECEWORK_DATABASE_URL: databaseUrl,
-      PIECEWORK_SERVER_PORT: String(port),
-      PIECEWORK_WORKFLOWS_DIR: mkdtempSync(join(tmpdir(), 'piecework-workflows-')),
-      PIECEWORK_LOG_LEVEL: 'warn',
-      ...env,
-    }
+    this.env = childEnv(env)
   }
 
   /** Everything every process wrote, with a marker line between processes. */
@@ -83,7 +96,7 @@ export class ServeProcess {
     if (this.running) throw new Error('piecework serve is already running')
     this.starts += 1
     this.log += `\n----- start #${this.starts} at ${new Date().toISOString()} -----\n`
-    const child = spawn('node', [BIN, 'serve'], {
+    const child = spawn('node', [BIN, 'serve', ...this.args], {
       cwd: this.cwd,
       env: this.env,
       stdio: ['ignore', 'pipe', 'pipe'],
@@ -123,6 +136,20 @@ export class ServeProcess {
   /** SIGTERM, then the exit once the process has drained. */
   async terminate(): Promise<Exit> {
     return this.signal('SIGTERM')
+  }
+
+  /** SIGTERM and the exit code; a process that has not exited after `timeoutMs` is killed and the test fails. */
+  async stop(timeoutMs = 15_000): Promise<number | null> {
+    if (!this.child || !this.running) return this.child?.exitCode ?? null
+    let timer: NodeJS.Timeout | undefined
+    const late = new Promise<'late'>((resolve) => (timer = setTimeout(() => resolve('late'), timeoutMs)))
+    const exit = await Promise.race([this.terminate(), late])
+    clearTimeout(timer)
+    if (exit === 'late') {
+      await this.kill()
+      throw new Error(`piecework serve did not exit within ${timeoutMs} ms of SIGTERM:\n${this.log}`)
+    }
+    return exit.code
   }
 
   async signal(signal: NodeJS.Signals): Promise<Exit> {
