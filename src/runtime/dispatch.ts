@@ -9,6 +9,8 @@ import type { LogLevel, StepReply, StepTask } from '../workers/protocol.js'
 
 export interface StepRunner {
   run(task: Omit<StepTask, 'taskId'>, signal: AbortSignal, log: LogSink): Promise<StepReply>
+  /** Whether the action runs on the engine's thread: pure, quick, with no effect outside the run. */
+  runsInline(uses: string): boolean
 }
 
 export class StepDispatcher implements StepRunner {
@@ -35,7 +37,7 @@ export class StepDispatcher implements StepRunner {
   }
 
   /** Only built-in pieces may run on the engine's thread: a piece from a package could stall it. */
-  private runsInline(uses: string): boolean {
+  runsInline(uses: string): boolean {
     let inline = this.inline.get(uses)
     if (inline === undefined) {
       const action = this.registry.action(uses)

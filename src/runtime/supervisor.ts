@@ -78,6 +78,8 @@ export class Supervisor {
     const checkpoint: Checkpoint = {
       steps: [...changed].map((id) => this.row(this.state.steps.get(id)!)),
     }
+    // observers are told what this checkpoint holds, even when the run has moved on meanwhile
+    const stepsTold = [...changed].map((id) => ({ ...this.state.steps.get(id)! }))
     const ended = effects.some((e) => e.type === 'ended')
     for (const id of changed) {
       const step = this.state.steps.get(id)!
@@ -89,11 +91,26 @@ export class Supervisor {
       if (previous === 'queued') patch.started_at = this.deps.now()
       checkpoint.runs = [patch]
     }
-    await this.deps.writer.write(checkpoint)
-    for (const id of changed) this.deps.observer?.step?.(this.state.id, this.state.steps.get(id)!)
-    if (runChanged || ended) this.deps.observer?.run?.(this.state.id, this.state)
-    for (const effect of effects) this.perform(effect)
+    const runTold = runChanged || ended ? { ...this.state } : undefined
+    const durable = this.deps.writer.write(checkpoint)
+    // A pure inline step has no effect that anyone could see before the rows before it are durable:
+    // it may start at once (on the next turn of the event loop, so that commits and other work go
+    // on meanwhile). Anything else waits for the checkpoint.
+    const early = effects.length > 0 && effects.every((e) => e.type === 'dispatch' && this.isPure(e.stepId))
+    if (early) setImmediate(() => this.performAll(effects))
+    await durable
+    for (const step of stepsTold) this.deps.observer?.step?.(this.state.id, step)
+    if (runTold) this.deps.observer?.run?.(this.state.id, runTold)
+    if (!early) this.performAll(effects)
     this.deps.observer?.settled?.(this)
+  }
+
+  private isPure(stepId: string): boolean {
+    return this.deps.steps.runsInline(this.workflow.byId.get(stepId)!.uses)
+  }
+
+  private performAll(effects: Effect[]): void {
+    for (const effect of effects) this.perform(effect)
   }
 
   /** Steps whose work is in a worker now. */
