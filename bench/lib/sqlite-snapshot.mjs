@@ -1,37 +1,27 @@
 // Reads a SQLite file that no process holds any more (after a SIGKILL, before the restart): what
 // the engine had made durable at that moment.
-import sqlite3 from 'sqlite3'
-
-function all(db, sql, params = []) {
-  return new Promise((resolve, reject) =>
-    db.all(sql, params, (error, rows) => (error ? reject(error) : resolve(rows))),
-  )
-}
+import Database from 'better-sqlite3'
 
 /**
  * `{ runs: Map<id, status>, steps: Map<'<runId>:<stepId>', status>, latestWake }` of one workflow;
  * `latestWake` is the latest due time (epoch ms) of a waiting step.
  */
 export async function snapshot(file, workflowId) {
-  const db = await new Promise((resolve, reject) => {
-    const opened = new sqlite3.Database(file, sqlite3.OPEN_READWRITE, (error) =>
-      error ? reject(error) : resolve(opened),
-    )
-  })
+  const db = new Database(file, { fileMustExist: true })
   try {
-    const runs = await all(db, 'select id, status from runs where workflow_id = ?', [workflowId])
-    const steps = await all(
-      db,
-      'select s.run_id, s.step_id, s.status, s.wake_at from step_states s join runs r on r.id = s.run_id where r.workflow_id = ?',
-      [workflowId],
-    )
+    const runs = db.prepare('select id, status from runs where workflow_id = ?').all(workflowId)
+    const steps = db
+      .prepare(
+        'select s.run_id, s.step_id, s.status, s.wake_at from step_states s join runs r on r.id = s.run_id where r.workflow_id = ?',
+      )
+      .all(workflowId)
     return {
       runs: new Map(runs.map((r) => [r.id, r.status])),
       steps: new Map(steps.map((s) => [`${s.run_id}:${s.step_id}`, s.status])),
       latestWake: Math.max(0, ...steps.filter((s) => s.status === 'waiting').map((s) => Number(s.wake_at))),
     }
   } finally {
-    await new Promise((resolve) => db.close(resolve))
+    db.close()
   }
 }
 

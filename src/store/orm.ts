@@ -57,8 +57,8 @@ export async function ormOptions(url: string): Promise<Options> {
     const { PostgreSqlDriver } = await import('@mikro-orm/postgresql')
     return { ...common, driver: PostgreSqlDriver, clientUrl: target.location, pool: { min: 1, max: 10 } }
   }
-  const { SqliteDriver } = await import('@mikro-orm/sqlite')
-  return { ...common, driver: SqliteDriver, dbName: target.location }
+  const { BetterSqliteDriver } = await import('@mikro-orm/better-sqlite')
+  return { ...common, driver: BetterSqliteDriver, dbName: target.location }
 }
 
 export interface Database {
