@@ -10,7 +10,7 @@ import { ConflictError, NotFoundError, ValidationError } from '../errors.js'
 import type { Credentials } from '../piece-sdk/define.js'
 import { loadPieces, type PieceRegistry } from '../piece-sdk/registry.js'
 import { type PieceSource, resolvePieceSources } from '../piece-sdk/sources.js'
-import { CheckpointWriter, type StepRow } from '../store/checkpoints.js'
+import { CheckpointWriter, checkpointExecutor, type StepRow } from '../store/checkpoints.js'
 import { Leases } from '../store/leases.js'
 import { type Database, openDatabase } from '../store/orm.js'
 import { type RunView, readRun } from '../store/runs.js'
@@ -104,7 +104,7 @@ export class Engine {
     this.workflows = new WorkflowStore(db.orm)
     this.dispatcher = new StepDispatcher(registry, pool, options.inlineBuiltins ?? true)
     this.credentialValues = options.credentials ?? {}
-    this.writer = new CheckpointWriter(db.knex)
+    this.writer = new CheckpointWriter(checkpointExecutor(db))
     this.leases = new Leases(db.knex, this.owner, options.leaseMs ?? ENGINE_DEFAULTS.leaseMs)
     this.limits = {
       stepTimeoutMs: options.stepTimeoutMs ?? ENGINE_DEFAULTS.stepTimeoutMs,

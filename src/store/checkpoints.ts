@@ -1,7 +1,9 @@
 // The checkpoint writer: every change to runs, steps and run logs goes through here. Writes that
 // arrive while a transaction is in flight are grouped into the next one (group commit), and each
-// caller is answered only once its rows are durable.
+// caller is answered only once its rows are durable. On SQLite a batch is written synchronously
+// with prepared statements on knex's own connection; on PostgreSQL through knex.
 import type { Knex } from '@mikro-orm/knex'
+import type { Database, SqliteConnection } from './orm.js'
 
 export interface NewRunRow {
   id: string
@@ -68,7 +70,7 @@ export class CheckpointWriter {
   /** Transactions committed and rows written, for metrics and benchmarks. */
   readonly stats = { commits: 0, rows: 0 }
 
-  constructor(private readonly knex: Knex) {}
+  constructor(private readonly executor: CheckpointExecutor) {}
 
   /** Resolves when every row of this checkpoint is durable. */
   write(checkpoint: Checkpoint): Promise<void> {
@@ -119,7 +121,7 @@ export class CheckpointWriter {
   }
 
   private async flush(): Promise<void> {
-    const batch = {
+    const batch: Batch = {
       newRuns: this.newRuns,
       runs: [...this.runs.values()],
       steps: [...this.steps.values()],
@@ -134,26 +136,7 @@ export class CheckpointWriter {
     try {
       const rows = batch.newRuns.length + batch.runs.length + batch.steps.length + batch.logs.length
       if (rows > 0) {
-        const statements: ((db: Knex) => Promise<unknown>)[] = [
-          ...[...chunks(batch.newRuns)].map((chunk) => (db: Knex) => db('runs').insert(chunk)),
-          ...[...chunks(batch.steps)].map(
-            (chunk) => (db: Knex) =>
-              db('step_states').insert(chunk).onConflict(['run_id', 'step_id']).merge(),
-          ),
-          ...bulkRunUpdates(batch.runs).map(
-            ([sql, bindings]) =>
-              (db: Knex) =>
-                db.raw(sql, bindings),
-          ),
-          ...[...chunks(batch.logs)].map((chunk) => (db: Knex) => db('run_logs').insert(chunk)),
-        ]
-        // one statement is atomic by itself: BEGIN and COMMIT would only add two round trips
-        if (statements.length === 1) await statements[0]!(this.knex)
-        else {
-          await this.knex.transaction(async (trx) => {
-            for (const statement of statements) await statement(trx)
-          })
-        }
+        await this.executor.commit(batch)
         this.stats.commits++
         this.stats.rows += rows
       }
@@ -162,6 +145,151 @@ export class CheckpointWriter {
       for (const waiter of waiters) waiter.reject(error)
     }
   }
+}
+
+/** The rows of one group commit. */
+export interface Batch {
+  newRuns: NewRunRow[]
+  runs: RunPatch[]
+  steps: StepRow[]
+  logs: LogRow[]
+}
+
+/**
+ * Writes a batch in one transaction: inserts new runs, upserts step states on (run_id, step_id),
+ * updates runs (see `bulkRunUpdates`) and inserts log lines. Resolves once the batch is committed.
+ */
+export interface CheckpointExecutor {
+  commit(batch: Batch): Promise<void>
+}
+
+/** The executor for a database: synchronous prepared statements on SQLite, knex on PostgreSQL. */
+export function checkpointExecutor(db: Pick<Database, 'knex' | 'sqlite'>): CheckpointExecutor {
+  return db.sqlite ? new SqliteExecutor(db.sqlite) : new KnexExecutor(db.knex)
+}
+
+export class KnexExecutor implements CheckpointExecutor {
+  constructor(private readonly knex: Knex) {}
+
+  async commit(batch: Batch): Promise<void> {
+    const statements: ((db: Knex) => Promise<unknown>)[] = [
+      ...[...chunks(batch.newRuns)].map((chunk) => (db: Knex) => db('runs').insert(chunk)),
+      ...[...chunks(batch.steps)].map(
+        (chunk) => (db: Knex) => db('step_states').insert(chunk).onConflict(['run_id', 'step_id']).merge(),
+      ),
+      ...bulkRunUpdates(batch.runs).map(
+        ([sql, bindings]) =>
+          (db: Knex) =>
+            db.raw(sql, bindings),
+      ),
+      ...[...chunks(batch.logs)].map((chunk) => (db: Knex) => db('run_logs').insert(chunk)),
+    ]
+    // one statement is atomic by itself: BEGIN and COMMIT would only add two round trips
+    if (statements.length === 1) await statements[0]!(this.knex)
+    else {
+      await this.knex.transaction(async (trx) => {
+        for (const statement of statements) await statement(trx)
+      })
+    }
+  }
+}
+
+const RUN_COLUMNS = [
+  'id',
+  'workflow_id',
+  'workflow_version',
+  'status',
+  'input',
+  'created_at',
+  'owner',
+  'lease_until',
+] as const satisfies readonly (keyof NewRunRow)[]
+const STEP_COLUMNS = [
+  'run_id',
+  'step_id',
+  'status',
+  'attempts',
+  'handle',
+  'output',
+  'error',
+  'wake_at',
+  'started_at',
+  'finished_at',
+] as const satisfies readonly (keyof StepRow)[]
+const LOG_COLUMNS = [
+  'run_id',
+  'step_id',
+  'ts',
+  'level',
+  'msg',
+  'data',
+] as const satisfies readonly (keyof LogRow)[]
+
+const INSERT_RUN = `insert into runs (${RUN_COLUMNS.join(', ')}) values (${RUN_COLUMNS.map(() => '?').join(', ')})`
+const UPSERT_STEP =
+  `insert into step_states (${STEP_COLUMNS.join(', ')}) values (${STEP_COLUMNS.map(() => '?').join(', ')})` +
+  ` on conflict (run_id, step_id) do update set ${STEP_COLUMNS.filter(
+    (c) => c !== 'run_id' && c !== 'step_id',
+  )
+    .map((c) => `${c} = excluded.${c}`)
+    .join(', ')}`
+const INSERT_LOG = `insert into run_logs (${LOG_COLUMNS.join(', ')}) values (${LOG_COLUMNS.map(() => '?').join(', ')})`
+
+/** Prepared statements kept at most (the bulk run updates' text varies with the batch). */
+const MAX_STATEMENTS = 256
+
+/**
+ * SQLite through the synchronous binding: a batch is one transaction of prepared statements run
+ * on the main thread, without knex's query building, pool and promise per statement. A row costs a
+ * few microseconds, so inserts and upserts go row by row through one fixed statement each.
+ */
+export class SqliteExecutor implements CheckpointExecutor {
+  private readonly statements = new Map<string, { run(...bindings: unknown[]): unknown }>()
+  private readonly write: (batch: Batch) => void
+
+  constructor(private readonly db: SqliteConnection) {
+    this.write = db.transaction((batch: Batch) => {
+      if (batch.newRuns.length > 0) {
+        const insert = this.statement(INSERT_RUN)
+        for (const row of batch.newRuns) insert.run(RUN_COLUMNS.map((c) => binding(row[c])))
+      }
+      if (batch.steps.length > 0) {
+        const upsert = this.statement(UPSERT_STEP)
+        for (const row of batch.steps) upsert.run(STEP_COLUMNS.map((c) => binding(row[c])))
+      }
+      for (const [sql, bindings] of bulkRunUpdates(batch.runs)) this.statement(sql).run(bindings.map(binding))
+      if (batch.logs.length > 0) {
+        const insert = this.statement(INSERT_LOG)
+        for (const row of batch.logs) insert.run(LOG_COLUMNS.map((c) => binding(row[c])))
+      }
+    })
+  }
+
+  async commit(batch: Batch): Promise<void> {
+    // knex may hold a transaction of its own open on this same connection across awaits (a claim,
+    // `em.transactional`, a migration): never write into it, wait until it has ended
+    while (this.db.inTransaction) await new Promise((resolve) => setImmediate(resolve))
+    // synchronous: once it returns, the transaction is committed
+    this.write(batch)
+  }
+
+  private statement(sql: string): { run(...bindings: unknown[]): unknown } {
+    let statement = this.statements.get(sql)
+    if (!statement) {
+      if (this.statements.size >= MAX_STATEMENTS) this.statements.delete(this.statements.keys().next().value!)
+      statement = this.db.prepare(sql)
+      this.statements.set(sql, statement)
+    }
+    return statement
+  }
+}
+
+/** A value as knex hands it to the binding: no undefined, booleans as numbers, dates as epoch ms. */
+function binding(value: unknown): unknown {
+  if (value === undefined) return null
+  if (typeof value === 'boolean') return Number(value)
+  if (value instanceof Date) return value.valueOf()
+  return value
 }
 
 const BIGINT_COLUMNS = new Set(['started_at', 'finished_at', 'lease_until'])

@@ -61,10 +61,20 @@ export async function ormOptions(url: string): Promise<Options> {
   return { ...common, driver: BetterSqliteDriver, dbName: target.location }
 }
 
+/** The part of a `better-sqlite3` connection that the checkpoint writer uses. */
+export interface SqliteConnection {
+  /** Whether a transaction is open on the connection (knex's own, too). */
+  readonly inTransaction: boolean
+  prepare(sql: string): { run(...bindings: unknown[]): unknown }
+  transaction<A extends unknown[]>(fn: (...args: A) => void): (...args: A) => void
+}
+
 export interface Database {
   kind: DatabaseKind
   orm: MikroORM
   knex: Knex
+  /** SQLite only: knex's one connection, for statements run synchronously outside knex. */
+  sqlite?: SqliteConnection
   close(): Promise<void>
 }
 
@@ -74,11 +84,15 @@ export async function openDatabase(url: string, options: { migrate?: boolean } =
   const orm = await MikroORM.init(await ormOptions(url))
   const kind = parseDatabaseUrl(url).kind
   const knex = (orm.em as unknown as { getKnex(): Knex }).getKnex()
+  let sqlite: SqliteConnection | undefined
   if (kind === 'sqlite') {
     await knex.raw('pragma journal_mode = WAL')
     await knex.raw('pragma synchronous = NORMAL')
     await knex.raw('pragma busy_timeout = 5000')
+    // knex keeps a single connection to a SQLite database: this is it, and it stays open
+    sqlite = (await knex.client.acquireConnection()) as SqliteConnection
+    await knex.client.releaseConnection(sqlite)
   }
   if (options.migrate !== false) await orm.getMigrator().up()
-  return { kind, orm, knex, close: () => orm.close(true) }
+  return { kind, orm, knex, sqlite, close: () => orm.close(true) }
 }
