@@ -137,13 +137,20 @@ export class Engine {
       pieceFiles: sources.files.map((f) => f.file),
       credentials: options.credentials,
     })
-    try {
-      const [db, loaded] = await Promise.all([openDatabase(options.databaseUrl), loadPieces(sources.files)])
-      return new Engine(db, loaded.registry, pool, options, [...sources.skipped, ...loaded.skipped])
-    } catch (error) {
-      await pool.close()
-      throw error
+    const [db, loaded] = await Promise.allSettled([
+      openDatabase(options.databaseUrl),
+      loadPieces(sources.files),
+    ])
+    if (db.status === 'fulfilled' && loaded.status === 'fulfilled') {
+      return new Engine(db.value, loaded.value.registry, pool, options, [
+        ...sources.skipped,
+        ...loaded.value.skipped,
+      ])
     }
+    // nothing stays in flight when the start fails: the process can end cleanly
+    await pool.close()
+    if (db.status === 'fulfilled') await db.value.close()
+    throw loaded.status === 'rejected' ? loaded.reason : (db as PromiseRejectedResult).reason
   }
 
   /** Whether a piece's credentials are configured (what the piece catalogue shows). */
