@@ -10,11 +10,11 @@ export function jsonSchemaOf(schema: GenericSchema): unknown {
 }
 
 /**
- * What a piece needs to be configured, never the values: `configured` lists the fields that have
- * one. `configuredFields` answers that per piece (the engine knows the config; docs pass nothing).
+ * What a piece needs to be configured, never the values: `configured` says whether every required
+ * field has one. `presentFields` marks per piece which fields are set (the engine knows the config;
+ * the generated reference passes nothing).
  */
-function authEntry(name: string, auth: PieceAuth, configured: (keyof Credentials)[] | undefined) {
-  const present = Object.fromEntries((configured ?? []).map((field) => [field, 'set']))
+function authEntry(name: string, auth: PieceAuth, present: Credentials | undefined) {
   return {
     type: auth.type,
     required: auth.required !== false,
@@ -22,21 +22,18 @@ function authEntry(name: string, auth: PieceAuth, configured: (keyof Credentials
     description: auth.description ?? null,
     configKey: credentialsKey(name),
     fields: authFields(auth),
-    ...(configured ? { configured: missingFields(auth, present).length === 0 } : {}),
+    ...(present ? { configured: missingFields(auth, present).length === 0 } : {}),
   }
 }
 
-export function pieceCatalogue(
-  registry: PieceRegistry,
-  configuredFields?: (piece: string) => (keyof Credentials)[],
-) {
+export function pieceCatalogue(registry: PieceRegistry, presentFields?: (piece: string) => Credentials) {
   return registry.list().map((piece) => ({
     name: piece.name,
     version: piece.version,
     title: piece.title ?? piece.name,
     description: piece.description ?? null,
     source: registry.origin(piece.name) ?? 'builtin',
-    auth: piece.auth ? authEntry(piece.name, piece.auth, configuredFields?.(piece.name)) : null,
+    auth: piece.auth ? authEntry(piece.name, piece.auth, presentFields?.(piece.name)) : null,
     actions: piece.actions.map((action) => ({
       name: action.name,
       uses: `${piece.name}.${action.name}`,

@@ -7,6 +7,7 @@ export * from './define.js'
 export {
   callConfiguredService,
   callService,
+  fetchText,
   isRetryableStatus,
   retryAfterMs,
   type ServiceRequest,

@@ -35,6 +35,25 @@ export function isRetryableStatus(status: number): boolean {
   return status >= 500 || status === 408 || status === 429
 }
 
+/**
+ * `fetch` and the whole body as text. Fails the attempt with `TIMEOUT` when the signal aborts it and
+ * with `NETWORK` when the server cannot be reached or the answer breaks off; `where` names the call.
+ */
+export async function fetchText(
+  url: URL,
+  init: RequestInit & { signal: AbortSignal },
+  where: string,
+): Promise<{ response: Response; text: string }> {
+  try {
+    const response = await fetch(url, init)
+    return { response, text: await response.text() }
+  } catch (error) {
+    if (init.signal.aborted) throw new PieceError('TIMEOUT', `${where} timed out`)
+    const cause = (error as { cause?: { message?: string } }).cause?.message
+    throw new PieceError('NETWORK', `${where} failed: ${cause ?? (error as Error).message}`)
+  }
+}
+
 /** `base` + `path` with exactly one slash between them; the base may carry a path prefix. */
 export function serviceUrl(baseUrl: string, path: string): URL {
   return new URL(`${baseUrl.replace(/\/+$/, '')}/${path.replace(/^\/+/, '')}`)
@@ -69,17 +88,7 @@ export async function callService(request: ServiceRequest): Promise<ServiceRespo
     body = JSON.stringify(request.body)
     headers.set('content-type', 'application/json')
   }
-  let response: Response
-  let text: string
-  try {
-    response = await fetch(url, { method, headers, body, signal: request.signal })
-    text = await response.text()
-  } catch (error) {
-    if (request.signal.aborted) throw new PieceError('TIMEOUT', `${where} did not answer in time`)
-    const cause = (error as { cause?: { message?: string } }).cause?.message
-    throw new PieceError('NETWORK', `${where} failed: ${cause ?? (error as Error).message}`)
-  }
-  // an empty body is no value, not the empty string
+  const { response, text } = await fetchText(url, { method, headers, body, signal: request.signal }, where)
   let parsed: unknown = text.length > 0 ? text : null
   if (text.length > 0) {
     try {

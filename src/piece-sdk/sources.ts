@@ -42,7 +42,8 @@ function isPieceFolder(dir: string): boolean {
 
 /** node_modules/<name> in the base folder or any folder above it, then beside piecework itself. */
 function findPackage(name: string, baseDir: string): string | undefined {
-  const starts = [baseDir, fileURLToPath(new URL('../../..', import.meta.url))]
+  // piecework's own tree (the repository, or dist/ inside it), found as the built-in pieces are
+  const starts = [baseDir, fileURLToPath(new URL('../..', import.meta.url))]
   for (const start of starts) {
     let dir = resolve(start)
     for (;;) {

@@ -1,11 +1,10 @@
 // Where a step runs. Built-in actions marked `inline` (pure and quick: no I/O, no user code) run on
 // the engine's own thread, which saves the hop to a worker and back; every other action runs in the
 // worker pool. Both go through the same checks (src/workers/execute.ts).
-import type { StepLogger } from '../piece-sdk/define.js'
 import { type PieceRegistry, splitUses } from '../piece-sdk/registry.js'
-import { executeStep } from '../workers/execute.js'
+import { executeStep, stepLogger } from '../workers/execute.js'
 import type { LogSink, WorkerPool } from '../workers/pool.js'
-import type { LogLevel, StepReply, StepTask } from '../workers/protocol.js'
+import type { StepReply, StepTask } from '../workers/protocol.js'
 
 export interface StepRunner {
   run(task: Omit<StepTask, 'taskId'>, signal: AbortSignal, log: LogSink): Promise<StepReply>
@@ -29,7 +28,10 @@ export class StepDispatcher implements StepRunner {
       this.registry,
       { ...task, taskId: 0 },
       {
-        log: inlineLogger(log),
+        // log data crosses as JSON, as it does from a worker
+        log: stepLogger((level, msg, data) =>
+          log(level, msg, data === undefined ? undefined : JSON.parse(data)),
+        ),
         signal,
         credentials: () => Promise.reject(new Error('inline actions take no credentials')),
       },
@@ -49,11 +51,4 @@ export class StepDispatcher implements StepRunner {
     }
     return inline
   }
-}
-
-/** Log data crosses as JSON, as it does from a worker. */
-function inlineLogger(sink: LogSink): StepLogger {
-  const line = (level: LogLevel) => (msg: string, data?: unknown) =>
-    sink(level, String(msg), data === undefined ? undefined : JSON.parse(JSON.stringify(data) ?? 'null'))
-  return { debug: line('debug'), info: line('info'), warn: line('warn'), error: line('error') }
 }

@@ -153,11 +153,13 @@ export class Engine {
     throw loaded.status === 'rejected' ? loaded.reason : (db as PromiseRejectedResult).reason
   }
 
-  /** Whether a piece's credentials are configured (what the piece catalogue shows). */
-  credentialsConfigured(piece: string): (keyof Credentials)[] {
+  /** Which of a piece's credential fields have a value, never the values (for the piece catalogue). */
+  credentialsPresent(piece: string): Credentials {
     const values = this.credentialValues[piece] ?? {}
-    return (Object.keys(values) as (keyof Credentials)[]).filter(
-      (k) => values[k] !== undefined && values[k] !== '',
+    return Object.fromEntries(
+      Object.entries(values)
+        .filter(([, value]) => value)
+        .map(([key]) => [key, 'set']),
     )
   }
 

@@ -13,7 +13,7 @@ import {
   type StepLogger,
 } from '../piece-sdk/define.js'
 import { type PieceRegistry, splitUses } from '../piece-sdk/registry.js'
-import type { StepReply, StepTask } from './protocol.js'
+import type { LogLevel, StepReply, StepTask } from './protocol.js'
 
 /** What the caller provides around the action: where its log lines go and its credentials. */
 export interface ExecuteEnv {
@@ -21,6 +21,24 @@ export interface ExecuteEnv {
   signal: AbortSignal
   /** Asked only for pieces that declare `auth`. */
   credentials: (piece: PieceDefinition) => Promise<Readonly<Credentials>>
+}
+
+/** Log data as JSON text; a value that cannot be written says so instead of failing the step. */
+function safeJson(value: unknown): string {
+  try {
+    return JSON.stringify(value) ?? 'null'
+  } catch (error) {
+    return JSON.stringify(`[unserialisable: ${(error as Error).message}]`)
+  }
+}
+
+/** A step's logger whose lines go to `send`, their data as JSON text (as they cross threads). */
+export function stepLogger(
+  send: (level: LogLevel, msg: string, data: string | undefined) => void,
+): StepLogger {
+  const line = (level: LogLevel) => (msg: string, data?: unknown) =>
+    send(level, String(msg), data === undefined ? undefined : safeJson(data))
+  return { debug: line('debug'), info: line('info'), warn: line('warn'), error: line('error') }
 }
 
 export function encode(value: unknown, limit: number): string {

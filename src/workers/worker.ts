@@ -5,19 +5,13 @@ import { MessageChannel, parentPort, workerData } from 'node:worker_threads'
 import * as Comlink from 'comlink'
 import { TerminalError } from '../errors.js'
 import { credentialsKey } from '../piece-sdk/credentials.js'
-import {
-  type Credentials,
-  missingFields,
-  type PieceDefinition,
-  type StepLogger,
-} from '../piece-sdk/define.js'
+import { type Credentials, missingFields, type PieceDefinition } from '../piece-sdk/define.js'
 import { loadPieces } from '../piece-sdk/registry.js'
-import { executeStep } from './execute.js'
+import { executeStep, stepLogger } from './execute.js'
 import { portEndpoint } from './port-endpoint.js'
 import {
   HOST_PORT_MESSAGE,
   type HostApi,
-  type LogLevel,
   type StepReply,
   type StepTask,
   type WorkerData,
@@ -32,22 +26,6 @@ channel.port1.unref()
 const registry = loadPieces(
   (workerData as WorkerData).pieceFiles.map((file) => ({ file, origin: file, onError: 'skip' as const })),
 ).then((loaded) => loaded.registry)
-
-function stepLogger(taskId: number, used: { logged: boolean }): StepLogger {
-  const line = (level: LogLevel) => (msg: string, data?: unknown) => {
-    used.logged = true
-    void host.log(taskId, level, String(msg), data === undefined ? undefined : safeJson(data))
-  }
-  return { debug: line('debug'), info: line('info'), warn: line('warn'), error: line('error') }
-}
-
-function safeJson(value: unknown): string {
-  try {
-    return JSON.stringify(value) ?? 'null'
-  } catch (error) {
-    return JSON.stringify(`[unserialisable: ${(error as Error).message}]`)
-  }
-}
 
 /** The piece's configured values, asked from the host; missing required ones fail the step. */
 async function credentialsFor(taskId: number, piece: PieceDefinition): Promise<Readonly<Credentials>> {
@@ -72,7 +50,10 @@ export default async function runStep(task: StepTask): Promise<StepReply> {
   let reply: StepReply
   try {
     reply = await executeStep(await registry, task, {
-      log: stepLogger(task.taskId, used),
+      log: stepLogger((level, msg, data) => {
+        used.logged = true
+        void host.log(task.taskId, level, msg, data)
+      }),
       signal: timeout.signal,
       credentials: (piece) => credentialsFor(task.taskId, piece),
     })

@@ -1,6 +1,7 @@
 import * as v from 'valibot'
 import {
   defineAction,
+  fetchText,
   isRetryableStatus,
   PieceError,
   retryAfterMs,
@@ -46,19 +47,11 @@ export const request = defineAction({
         headers.set('content-type', 'application/json')
     }
     log.debug(`${props.method} ${url.origin}${url.pathname}`)
-    let response: Response
-    try {
-      response = await fetch(url, { method: props.method, headers, body, signal })
-    } catch (error) {
-      if (signal.aborted)
-        throw new PieceError('TIMEOUT', `${props.method} ${url.origin}${url.pathname} timed out`)
-      const cause = (error as { cause?: { message?: string } }).cause?.message
-      throw new PieceError(
-        'NETWORK',
-        `${props.method} ${url.origin}${url.pathname} failed: ${cause ?? (error as Error).message}`,
-      )
-    }
-    const text = await response.text()
+    const { response, text } = await fetchText(
+      url,
+      { method: props.method, headers, body, signal },
+      `${props.method} ${url.origin}${url.pathname}`,
+    )
     const type = response.headers.get('content-type') ?? ''
     const parseJson =
       props.responseType === 'json' || (props.responseType === 'auto' && /\bjson\b/.test(type))

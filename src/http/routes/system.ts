@@ -22,7 +22,7 @@ export function systemRoutes(engine: Engine): Hono {
 
 export function pieceRoutes(engine: Engine): Hono {
   const app = new Hono()
-  const catalogue = pieceCatalogue(engine.registry, (piece) => engine.credentialsConfigured(piece))
+  const catalogue = pieceCatalogue(engine.registry, (piece) => engine.credentialsPresent(piece))
   app.get('/', (c) => c.json({ items: catalogue, nextCursor: null }))
   return app
 }
