@@ -91,6 +91,7 @@ export async function engineOverhead({ quick, reps }) {
     // workers start, modules load and the JIT warms on runs that are not measured
     for (let i = 0; i < 5; i++) await timeRun(engine, 'one-step')
     await timeRun(engine, 'warm-up')
+    await timeRun(engine, 'long-line')
 
     const perStep = []
     const single = []

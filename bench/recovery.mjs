@@ -3,9 +3,9 @@
 // process. SIGKILL as soon as the last run is accepted, read what the SQLite file holds, restart on
 // it, and measure from the spawn of the new process:
 // - until every run that was unfinished at the kill has taken a step in the new process (called
-//   its next effect: `before` again when it was not checkpointed, else `after`). Every 2 s timer is
-//   due before the new process is up (checked: the latest due time is reported), so a run that has
-//   not taken a step by then is not running;
+//   its next effect: `before` again when it was not checkpointed, else `after`). The new process is
+//   spawned once every 2 s timer of the dead one is due (checked: the latest due time is
+//   reported), so a run that has not taken a step by then is not running;
 // - until the "resumed unfinished runs" log line, which the process writes once the runs its
 //   first claim found have their supervisors rebuilt and resumed (with their count);
 // - lost runs: accepted (202) but not succeeded once the restarted process has finished;
@@ -17,7 +17,7 @@ import { log, runIfMain } from './lib/harness.mjs'
 import { closeAgent, request } from './lib/http.mjs'
 import { Server } from './lib/server.mjs'
 import { countBy, snapshot } from './lib/sqlite-snapshot.mjs'
-import { median, until } from './lib/stats.mjs'
+import { median, sleep, until } from './lib/stats.mjs'
 import { recoveryWorkflow } from './lib/workflows.mjs'
 
 const WORKFLOW = 'recover'
@@ -97,6 +97,10 @@ async function once(count) {
     const atKill = await snapshot(db.file, WORKFLOW)
     const unfinished = accepted.filter((id) => !ENDED.has(atKill.runs.get(id)))
 
+    // the machine comes back once every timer of the dead process is due, so that a run which has
+    // not stepped soon after the spawn is one the engine did not resume, not one still waiting
+    const downMs = Math.max(0, atKill.latestWake - Date.now())
+    await sleep(downMs)
     counting.generation = 2
     const { spawnedAt, healthyAt } = await server.start()
     const resumedLine = await until(() => server.lines.find((l) => l.msg === 'resumed unfinished runs'), {
@@ -125,6 +129,7 @@ async function once(count) {
     return {
       accepted: accepted.length,
       acceptMs,
+      downMs,
       runsAtKill: countBy(atKill.runs),
       unfinished: unfinished.length,
       latestWakeMs: atKill.latestWake ? atKill.latestWake - spawnedAt : undefined,
@@ -157,7 +162,7 @@ export async function recovery({ quick, reps }) {
     const r = await once(count)
     results.push(r)
     log(
-      `recovery rep ${rep + 1}/${reps}: ${r.accepted} accepted in ${r.acceptMs} ms; at kill ${JSON.stringify(r.runsAtKill)}, latest timer due ${r.latestWakeMs} ms after the respawn; ` +
+      `recovery rep ${rep + 1}/${reps}: ${r.accepted} accepted in ${r.acceptMs} ms; down ${r.downMs} ms; at kill ${JSON.stringify(r.runsAtKill)}, latest timer due ${r.latestWakeMs} ms after the respawn; ` +
         `/health ${r.healthMs} ms, "resumed unfinished runs" (${r.resumedRuns}) ${r.resumedLogMs} ms, every unfinished run stepped ${r.allSteppedMs} ms (${r.lateRuns} runs only after 5 s, ${r.afterLease} only once the killed process's ${LEASE_MS / 1000} s leases ran out, those at the kill: ${JSON.stringify(r.afterLeaseAtKill)}), all done ${r.allDoneMs} ms; ` +
         `lost ${r.lost}; re-run: checkpointed ${r.checkpointed}, in flight ${r.inFlight}`,
     )

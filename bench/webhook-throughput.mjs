@@ -22,7 +22,7 @@ function statusCounts(results) {
 }
 
 /** Figure 3 rows for a server that serves the webhook chain on /hooks/bench. */
-export async function measureThroughput(server, kind, { quick, reps }) {
+export async function measureThroughput(server, kind, { quick, reps }, db) {
   const load = (durationSeconds) =>
     loadTest({
       url: `${server.url}/hooks/bench`,
@@ -36,7 +36,9 @@ export async function measureThroughput(server, kind, { quick, reps }) {
     for (let i = 0; i < 30; i++) await request(`${server.url}/hooks/bench`, { method: 'POST', json: {} })
   else await load(1)
   const results = []
+  let vacuumed = false
   for (let rep = 0; rep < reps; rep++) {
+    vacuumed = (await db?.maintain()) || vacuumed
     const r = await load(quick ? 2 : 10)
     results.push(r)
     log(
@@ -54,7 +56,7 @@ export async function measureThroughput(server, kind, { quick, reps }) {
       unit: 'req/s',
       target: { op: '>=', value: TARGET[kind] },
       samples: results.map((r) => r.rps),
-      notes: `${quick ? 2 : 10} s a rep; ${sum((r) => r.requests).toLocaleString('en-US')} answers checked: ${non2xx} non-2xx, ${errors} errors, ${mismatches} wrong bodies`,
+      notes: `${quick ? 2 : 10} s a rep; ${sum((r) => r.requests).toLocaleString('en-US')} answers checked: ${non2xx} non-2xx, ${errors} errors, ${mismatches} wrong bodies${vacuumed ? '; autovacuum is off: VACUUM before each rep' : ''}`,
       how: 'answers / seconds as autocannon counts them; a run (5 checkpointed steps) per answer',
       extra: results,
     },
@@ -79,7 +81,7 @@ export async function measureThroughput(server, kind, { quick, reps }) {
 }
 
 export async function webhookThroughput(options) {
-  return webhookBench((server, kind) => measureThroughput(server, kind, options))
+  return webhookBench((server, kind, db) => measureThroughput(server, kind, options, db))
 }
 
 await runIfMain(import.meta.url, webhookThroughput)

@@ -6,8 +6,8 @@ import { measureLatency } from './webhook-latency.mjs'
 import { measureThroughput } from './webhook-throughput.mjs'
 
 export async function webhook(options) {
-  return webhookBench(async (server, kind) => [
-    ...(await measureThroughput(server, kind, options)),
+  return webhookBench(async (server, kind, db) => [
+    ...(await measureThroughput(server, kind, options, db)),
     ...(await measureLatency(server, kind, options)),
   ])
 }

@@ -5,7 +5,7 @@ import { closeAgent } from './http.mjs'
 import { Server } from './server.mjs'
 import { webhookChain } from './workflows.mjs'
 
-/** Runs `measure(server, kind)` on a webhook server per database; concatenates the rows. */
+/** Runs `measure(server, kind, db)` on a webhook server per database; concatenates the rows. */
 export async function webhookBench(measure) {
   const rows = []
   for (const kind of await benchDatabases()) {
@@ -18,7 +18,7 @@ export async function webhookBench(measure) {
         })
         try {
           await server.start()
-          return await measure(server, kind)
+          return await measure(server, kind, db)
         } catch (error) {
           error.message += `\n--- server output ---\n${server.tail()}`
           throw error

@@ -10,7 +10,7 @@ import { ConflictError, NotFoundError, ValidationError } from '../errors.js'
 import type { Credentials } from '../piece-sdk/define.js'
 import { loadPieces, type PieceRegistry } from '../piece-sdk/registry.js'
 import { type PieceSource, resolvePieceSources } from '../piece-sdk/sources.js'
-import { CheckpointWriter, checkpointExecutor, type StepRow } from '../store/checkpoints.js'
+import { CheckpointWriter, checkpointExecutor, type NewRunRow, type StepRow } from '../store/checkpoints.js'
 import { Leases } from '../store/leases.js'
 import { type Database, openDatabase } from '../store/orm.js'
 import { type RunView, readRun } from '../store/runs.js'
@@ -101,7 +101,7 @@ export class Engine {
     /** Configured pieces left out because they are broken and marked `onError: skip`. */
     readonly skippedPieces: { origin: string; message: string }[] = [],
   ) {
-    this.workflows = new WorkflowStore(db.orm)
+    this.workflows = new WorkflowStore(db.orm, db.sqlite)
     this.dispatcher = new StepDispatcher(registry, pool, options.inlineBuiltins ?? true)
     this.credentialValues = options.credentials ?? {}
     this.writer = new CheckpointWriter(checkpointExecutor(db))
@@ -119,13 +119,18 @@ export class Engine {
       if (!RUN_ENDED.has(state.status)) return
       for (const wake of this.endWaiters.get(runId) ?? []) wake(state)
       this.endWaiters.delete(runId)
-      for (const gate of this.gates.values()) {
-        gate.queue = gate.queue.filter((s) => s.state.id !== runId)
-        if (!gate.active.delete(runId)) continue
-        const next = gate.queue.shift()
-        if (next) this.admit(next)
-      }
+      this.releaseGate(runId)
     })
+  }
+
+  /** A run that ended (or never came to be) frees its place under its workflow's `concurrency`. */
+  private releaseGate(runId: string): void {
+    for (const gate of this.gates.values()) {
+      gate.queue = gate.queue.filter((s) => s.state.id !== runId)
+      if (!gate.active.delete(runId)) continue
+      const next = gate.queue.shift()
+      if (next) void this.admit(next)
+    }
   }
 
   static async open(options: EngineOptions): Promise<Engine> {
@@ -243,34 +248,42 @@ export class Engine {
     return resumed
   }
 
-  /** Records the run durably, then starts its supervisor. */
+  /** Starts a run: resolves once its row and its first steps are durable, before any step runs. */
   async startRun(workflowId: string, input: unknown, options: { version?: number; id?: string } = {}) {
     if (!this.accepting) throw new ConflictError('the engine is shutting down')
     const { workflow, version } = await this.workflowVersion(workflowId, options.version)
     const id = options.id ?? randomUUID()
+    if (this.supervisors.has(id)) throw new ConflictError(`run '${id}' exists already`)
     const now = Date.now()
-    await this.writer.write({
-      newRuns: [
-        {
-          id,
-          workflow_id: workflow.id,
-          workflow_version: version,
-          status: 'queued',
-          input: JSON.stringify(input ?? null),
-          created_at: now,
-          owner: this.owner,
-          lease_until: now + this.leases.leaseMs,
-        },
-      ],
-    })
+    const row: NewRunRow = {
+      id,
+      workflow_id: workflow.id,
+      workflow_version: version,
+      status: 'queued',
+      input: JSON.stringify(input ?? null),
+      created_at: now,
+      owner: this.owner,
+      lease_until: now + this.leases.leaseMs,
+    }
     const state: RunState = {
       id,
       status: 'queued',
       steps: new Map(workflow.steps.map((s) => [s.id, newStepState(s.id)])),
     }
-    this.admit(this.spawn(workflow, version, state, input ?? null))
+    const supervisor = this.spawn(workflow, version, state, input ?? null)
+    // the run's row goes into the checkpoint of its first steps: one commit, not two
+    const admitted = this.admit(supervisor, row)
+    const status = state.status
+    try {
+      await admitted
+    } catch (error) {
+      // its row is not stored: the run never existed
+      if (this.supervisors.get(id) === supervisor) this.supervisors.delete(id)
+      this.releaseGate(id)
+      throw error
+    }
     this.events.emit('started', id, workflow.id)
-    return { id, status: state.status }
+    return { id, status }
   }
 
   private spawn(workflow: CompiledWorkflow, version: number, state: RunState, trigger: unknown): Supervisor {
@@ -297,22 +310,20 @@ export class Engine {
    * Starts a queued run, unless its workflow's `concurrency` is reached in this process: then it
    * stays `queued` until a run of that workflow ends.
    */
-  private admit(supervisor: Supervisor): void {
+  private admit(supervisor: Supervisor, inserting?: NewRunRow): Promise<void> {
     const limit = supervisor.workflow.definition.concurrency
-    if (limit === undefined) {
-      supervisor.start()
-      return
-    }
-    if (RUN_ENDED.has(supervisor.state.status)) return
+    if (limit === undefined) return supervisor.start(inserting)
+    const stored = () => (inserting ? this.writer.write({ newRuns: [inserting] }) : Promise.resolve())
+    if (RUN_ENDED.has(supervisor.state.status)) return stored()
     const gate = this.gates.get(supervisor.workflow.id) ?? { active: new Set<string>(), queue: [] }
     this.gates.set(supervisor.workflow.id, gate)
     if (gate.active.size >= limit) {
       gate.queue.push(supervisor)
-      return
+      return stored()
     }
     // released on the run's end event, which comes whichever supervisor (or passivated life) ends it
     gate.active.add(supervisor.state.id)
-    supervisor.start()
+    return supervisor.start(inserting)
   }
 
   /** A run with nothing but distant timers leaves memory; its due times stay in the database. */
@@ -341,7 +352,7 @@ export class Engine {
         })
         const fresh = ids.filter((id) => !this.supervisors.has(id))
         for (const supervisor of await this.restoreMany(fresh)) {
-          if (supervisor.state.status === 'queued') this.admit(supervisor)
+          if (supervisor.state.status === 'queued') void this.admit(supervisor)
           else supervisor.resume()
         }
         total += fresh.length

@@ -2,7 +2,7 @@
 // ask `transition` what follows, checkpoint the changes, and only then carry out the effects.
 import type { CompiledWorkflow } from '../definition/compile.js'
 import { renderTemplate } from '../definition/template.js'
-import type { Checkpoint, CheckpointWriter, RunPatch, StepRow } from '../store/checkpoints.js'
+import type { Checkpoint, CheckpointWriter, NewRunRow, RunPatch, StepRow } from '../store/checkpoints.js'
 import type { LogLevel } from '../workers/protocol.js'
 import type { StepRunner } from './dispatch.js'
 import { stepInputs } from './join.js'
@@ -32,10 +32,17 @@ export interface RunObserver {
   settled?(supervisor: Supervisor): void
 }
 
+/**
+ * The signal of a step that runs inline: such a step ends within the turn it started in, so there
+ * is nothing to abort (and an AbortController per step is a measurable part of a quick step).
+ */
+const NEVER_ABORTED = new AbortController().signal
+
 export class Supervisor {
   readonly done: Promise<RunState>
   private resolveDone!: (state: RunState) => void
-  private readonly aborts = new Map<string, AbortController>()
+  /** Steps whose action is running, with what stops it (nothing for inline steps). */
+  private readonly aborts = new Map<string, AbortController | undefined>()
   /** `steps.<id>.output` for expressions and code: every step that delivered. */
   private readonly outputs: Record<string, { output: unknown }> = {}
 
@@ -53,8 +60,13 @@ export class Supervisor {
       if (step.handle !== undefined) this.outputs[step.id] = { output: step.output }
   }
 
-  start(): void {
-    this.receive({ type: 'start' })
+  /**
+   * Starts the run. A run not yet stored passes its row, which is written in the same checkpoint as
+   * its first steps; nothing runs before that checkpoint is durable, and the promise rejects if it
+   * fails (the run then never existed).
+   */
+  start(inserting?: NewRunRow): Promise<void> {
+    return this.receive({ type: 'start' }, inserting)
   }
 
   /** After a restart or a retry: running steps run again, timers are armed, ready steps start. */
@@ -66,16 +78,23 @@ export class Supervisor {
     this.receive({ type: 'cancel', reason })
   }
 
-  private receive(event: RunEvent): void {
+  private receive(event: RunEvent, inserting?: NewRunRow): Promise<void> {
     const runStatus = this.state.status
     const t = transition(this.workflow, this.state, event, this.deps.now())
-    if (t.changed.size === 0 && t.effects.length === 0 && runStatus === this.state.status) return
-    void this.commit(t.changed, t.effects, runStatus)
+    const idle = t.changed.size === 0 && t.effects.length === 0 && runStatus === this.state.status
+    if (idle && !inserting) return Promise.resolve()
+    return this.commit(t.changed, t.effects, runStatus, inserting)
   }
 
-  private async commit(changed: Set<string>, effects: Effect[], previous: RunState['status']): Promise<void> {
+  private async commit(
+    changed: Set<string>,
+    effects: Effect[],
+    previous: RunState['status'],
+    inserting?: NewRunRow,
+  ): Promise<void> {
     const runChanged = previous !== this.state.status
     const checkpoint: Checkpoint = {
+      newRuns: inserting ? [inserting] : undefined,
       steps: [...changed].map((id) => this.row(this.state.steps.get(id)!)),
     }
     // observers are told what this checkpoint holds, even when the run has moved on meanwhile
@@ -95,8 +114,10 @@ export class Supervisor {
     const durable = this.deps.writer.write(checkpoint)
     // A pure inline step has no effect that anyone could see before the rows before it are durable:
     // it may start at once (on the next turn of the event loop, so that commits and other work go
-    // on meanwhile). Anything else waits for the checkpoint.
-    const early = effects.length > 0 && effects.every((e) => e.type === 'dispatch' && this.isPure(e.stepId))
+    // on meanwhile). Anything else waits for the checkpoint, and so does everything of a run whose
+    // own row is in this checkpoint (if it fails, the run never existed).
+    const early =
+      !inserting && effects.length > 0 && effects.every((e) => e.type === 'dispatch' && this.isPure(e.stepId))
     if (early) setImmediate(() => this.performAll(effects))
     await durable
     for (const step of stepsTold) this.deps.observer?.step?.(this.state.id, step)
@@ -175,7 +196,7 @@ export class Supervisor {
     const spec = this.workflow.byId.get(stepId)!
     const step = this.state.steps.get(stepId)!
     if (step.status !== 'running' || this.aborts.has(stepId) || !this.deps.accepting()) return
-    const controller = new AbortController()
+    const controller = this.deps.steps.runsInline(spec.uses) ? undefined : new AbortController()
     this.aborts.set(stepId, controller)
     try {
       const { input, inputs } = stepInputs(spec.needs, step.mailbox, this.trigger)
@@ -203,7 +224,7 @@ export class Supervisor {
           timeoutMs: spec.timeoutMs ?? this.deps.limits.stepTimeoutMs,
           maxOutputBytes: this.deps.limits.maxOutputBytes,
         },
-        controller.signal,
+        controller?.signal ?? NEVER_ABORTED,
         (level, msg, data) => this.log(stepId, level, msg, data),
       )
       // the engine is stopping and stopped this step's worker: it stays `running` and runs after restart

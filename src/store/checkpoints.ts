@@ -14,6 +14,10 @@ export interface NewRunRow {
   created_at: number
   owner: string | null
   lease_until: number | null
+  output?: string | null
+  error?: string | null
+  started_at?: number | null
+  finished_at?: number | null
 }
 
 export interface RunPatch {
@@ -56,11 +60,8 @@ export interface Checkpoint {
   logs?: LogRow[]
 }
 
-/** Rows per statement, under SQLite's limit on bound variables. */
-const CHUNK = 200
-
 export class CheckpointWriter {
-  private newRuns: NewRunRow[] = []
+  private newRuns = new Map<string, NewRunRow>()
   private runs = new Map<string, RunPatch>()
   private steps = new Map<string, StepRow>()
   private logs: LogRow[] = []
@@ -96,15 +97,20 @@ export class CheckpointWriter {
   }
 
   private add({ newRuns, runs, steps, logs }: Checkpoint): void {
-    if (newRuns) this.newRuns.push(...newRuns)
-    for (const patch of runs ?? []) this.runs.set(patch.id, { ...this.runs.get(patch.id), ...patch })
+    for (const row of newRuns ?? []) this.newRuns.set(row.id, { ...row })
+    for (const patch of runs ?? []) {
+      // a run not inserted yet is inserted as patched: one row, and no update of a row not yet there
+      const inserting = this.newRuns.get(patch.id)
+      if (inserting) Object.assign(inserting, withoutUndefined(patch))
+      else this.runs.set(patch.id, { ...this.runs.get(patch.id), ...patch })
+    }
     for (const row of steps ?? []) this.steps.set(`${row.run_id}\u0000${row.step_id}`, row)
     if (logs) this.logs.push(...logs)
   }
 
   private pending(): boolean {
     return (
-      this.newRuns.length + this.runs.size + this.steps.size + this.logs.length > 0 || this.waiters.length > 0
+      this.newRuns.size + this.runs.size + this.steps.size + this.logs.length > 0 || this.waiters.length > 0
     )
   }
 
@@ -122,13 +128,13 @@ export class CheckpointWriter {
 
   private async flush(): Promise<void> {
     const batch: Batch = {
-      newRuns: this.newRuns,
+      newRuns: [...this.newRuns.values()],
       runs: [...this.runs.values()],
       steps: [...this.steps.values()],
       logs: this.logs,
     }
     const waiters = this.waiters
-    this.newRuns = []
+    this.newRuns = new Map()
     this.runs = new Map()
     this.steps = new Map()
     this.logs = []
@@ -157,41 +163,15 @@ export interface Batch {
 
 /**
  * Writes a batch in one transaction: inserts new runs, upserts step states on (run_id, step_id),
- * updates runs (see `bulkRunUpdates`) and inserts log lines. Resolves once the batch is committed.
+ * updates runs and inserts log lines. Resolves once the batch is committed.
  */
 export interface CheckpointExecutor {
   commit(batch: Batch): Promise<void>
 }
 
-/** The executor for a database: synchronous prepared statements on SQLite, knex on PostgreSQL. */
+/** The executor for a database: synchronous prepared statements on SQLite, array statements on PostgreSQL. */
 export function checkpointExecutor(db: Pick<Database, 'knex' | 'sqlite'>): CheckpointExecutor {
-  return db.sqlite ? new SqliteExecutor(db.sqlite) : new KnexExecutor(db.knex)
-}
-
-export class KnexExecutor implements CheckpointExecutor {
-  constructor(private readonly knex: Knex) {}
-
-  async commit(batch: Batch): Promise<void> {
-    const statements: ((db: Knex) => Promise<unknown>)[] = [
-      ...[...chunks(batch.newRuns)].map((chunk) => (db: Knex) => db('runs').insert(chunk)),
-      ...[...chunks(batch.steps)].map(
-        (chunk) => (db: Knex) => db('step_states').insert(chunk).onConflict(['run_id', 'step_id']).merge(),
-      ),
-      ...bulkRunUpdates(batch.runs).map(
-        ([sql, bindings]) =>
-          (db: Knex) =>
-            db.raw(sql, bindings),
-      ),
-      ...[...chunks(batch.logs)].map((chunk) => (db: Knex) => db('run_logs').insert(chunk)),
-    ]
-    // one statement is atomic by itself: BEGIN and COMMIT would only add two round trips
-    if (statements.length === 1) await statements[0]!(this.knex)
-    else {
-      await this.knex.transaction(async (trx) => {
-        for (const statement of statements) await statement(trx)
-      })
-    }
-  }
+  return db.sqlite ? new SqliteExecutor(db.sqlite) : new PostgresExecutor(db.knex)
 }
 
 const RUN_COLUMNS = [
@@ -200,7 +180,11 @@ const RUN_COLUMNS = [
   'workflow_version',
   'status',
   'input',
+  'output',
+  'error',
   'created_at',
+  'started_at',
+  'finished_at',
   'owner',
   'lease_until',
 ] as const satisfies readonly (keyof NewRunRow)[]
@@ -235,16 +219,18 @@ const UPSERT_STEP =
     .join(', ')}`
 const INSERT_LOG = `insert into run_logs (${LOG_COLUMNS.join(', ')}) values (${LOG_COLUMNS.map(() => '?').join(', ')})`
 
-/** Prepared statements kept at most (the bulk run updates' text varies with the batch). */
+/** Prepared statements kept at most (one per set of columns a run update sets). */
 const MAX_STATEMENTS = 256
 
 /**
  * SQLite through the synchronous binding: a batch is one transaction of prepared statements run
  * on the main thread, without knex's query building, pool and promise per statement. A row costs a
- * few microseconds, so inserts and upserts go row by row through one fixed statement each.
+ * few microseconds, so every row goes through a fixed statement of its own kind: inserts, upserts,
+ * and a run update per set of columns it sets (a bulk `CASE` update would be prepared anew for
+ * every batch size).
  */
 export class SqliteExecutor implements CheckpointExecutor {
-  private readonly statements = new Map<string, { run(...bindings: unknown[]): unknown }>()
+  private readonly statements = new Map<string, ReturnType<SqliteConnection['prepare']>>()
   private readonly write: (batch: Batch) => void
 
   constructor(private readonly db: SqliteConnection) {
@@ -257,7 +243,14 @@ export class SqliteExecutor implements CheckpointExecutor {
         const upsert = this.statement(UPSERT_STEP)
         for (const row of batch.steps) upsert.run(STEP_COLUMNS.map((c) => binding(row[c])))
       }
-      for (const [sql, bindings] of bulkRunUpdates(batch.runs)) this.statement(sql).run(bindings.map(binding))
+      for (const patch of batch.runs) {
+        const columns = patchColumns(patch)
+        if (columns.length === 0) continue
+        const update = this.statement(
+          `update runs set ${columns.map((c) => `${c} = ?`).join(', ')} where id = ?`,
+        )
+        update.run([...columns.map((c) => binding(patch[c])), patch.id])
+      }
       if (batch.logs.length > 0) {
         const insert = this.statement(INSERT_LOG)
         for (const row of batch.logs) insert.run(LOG_COLUMNS.map((c) => binding(row[c])))
@@ -273,7 +266,7 @@ export class SqliteExecutor implements CheckpointExecutor {
     this.write(batch)
   }
 
-  private statement(sql: string): { run(...bindings: unknown[]): unknown } {
+  private statement(sql: string): ReturnType<SqliteConnection['prepare']> {
     let statement = this.statements.get(sql)
     if (!statement) {
       if (this.statements.size >= MAX_STATEMENTS) this.statements.delete(this.statements.keys().next().value!)
@@ -281,6 +274,152 @@ export class SqliteExecutor implements CheckpointExecutor {
       this.statements.set(sql, statement)
     }
     return statement
+  }
+}
+
+/** The part of a `pg` client that the checkpoint writer uses. */
+interface PgClient {
+  query(query: { name?: string; text: string; values?: unknown[] }): Promise<unknown>
+}
+
+/** A column and its PostgreSQL type, for statements over arrays (`unnest`). */
+type Typed<K extends string> = readonly (readonly [K, string])[]
+
+const PG_RUN_COLUMNS: Typed<keyof NewRunRow> = [
+  ['id', 'text'],
+  ['workflow_id', 'text'],
+  ['workflow_version', 'int'],
+  ['status', 'text'],
+  ['input', 'text'],
+  ['output', 'text'],
+  ['error', 'text'],
+  ['created_at', 'bigint'],
+  ['started_at', 'bigint'],
+  ['finished_at', 'bigint'],
+  ['owner', 'text'],
+  ['lease_until', 'bigint'],
+]
+const PG_STEP_COLUMNS: Typed<keyof StepRow> = [
+  ['run_id', 'text'],
+  ['step_id', 'text'],
+  ['status', 'text'],
+  ['attempts', 'int'],
+  ['handle', 'text'],
+  ['output', 'text'],
+  ['error', 'text'],
+  ['wake_at', 'bigint'],
+  ['started_at', 'bigint'],
+  ['finished_at', 'bigint'],
+]
+const PG_LOG_COLUMNS: Typed<keyof LogRow> = [
+  ['run_id', 'text'],
+  ['step_id', 'text'],
+  ['ts', 'bigint'],
+  ['level', 'text'],
+  ['msg', 'text'],
+  ['data', 'text'],
+]
+const PG_PATCH_TYPES: Record<keyof RunPatch, string> = {
+  id: 'text',
+  status: 'text',
+  output: 'text',
+  error: 'text',
+  started_at: 'bigint',
+  finished_at: 'bigint',
+  owner: 'text',
+  lease_until: 'bigint',
+}
+
+/** `select * from unnest($1::text[], $2::int[], …) as u(a, b, …)`, its parameters numbered from `from`. */
+function unnest(columns: Typed<string>, from: number): string {
+  const arrays = columns.map(([, type], i) => `$${from + i + 1}::${type}[]`).join(', ')
+  return `select * from unnest(${arrays}) as u(${columns.map(([name]) => name).join(', ')})`
+}
+
+/** One array of values per column, as `unnest` takes them. */
+function columnArrays<R>(rows: R[], columns: Typed<keyof R & string>): unknown[][] {
+  return columns.map(([name]) => rows.map((row) => binding(row[name])))
+}
+
+const names = (columns: Typed<string>) => columns.map(([c]) => c).join(', ')
+const PG_INSERT_RUNS = (from: number) =>
+  `insert into runs (${names(PG_RUN_COLUMNS)}) ${unnest(PG_RUN_COLUMNS, from)}`
+const PG_UPSERT_STEPS = (from: number) =>
+  `insert into step_states (${names(PG_STEP_COLUMNS)}) ${unnest(PG_STEP_COLUMNS, from)}` +
+  ` on conflict (run_id, step_id) do update set ${PG_STEP_COLUMNS.filter(
+    ([c]) => c !== 'run_id' && c !== 'step_id',
+  )
+    .map(([c]) => `${c} = excluded.${c}`)
+    .join(', ')}`
+const PG_INSERT_LOGS = (from: number) =>
+  `insert into run_logs (${names(PG_LOG_COLUMNS)}) ${unnest(PG_LOG_COLUMNS, from)}`
+const PG_UPDATE_RUNS = (columns: Typed<keyof RunPatch>, from: number) =>
+  `update runs as r set ${columns
+    .slice(1)
+    .map(([c]) => `${c} = u.${c}`)
+    .join(', ')} from (${unnest(columns, from)}) as u where r.id = u.id`
+
+/** Named statements kept at most (one per combination of the parts a batch has). */
+const MAX_NAMED = 256
+
+/**
+ * PostgreSQL through the `pg` client under knex. A batch is one statement, so one round trip and
+ * atomic without BEGIN and COMMIT: each kind of row is one part of it (the new runs, the step
+ * upserts, one run update per set of columns, the log lines), joined as data-modifying `WITH`
+ * parts. Each part takes its rows as one array per column (`unnest`), so the statement's text
+ * depends only on which parts it has, and is prepared once per connection. The parts never touch
+ * one row twice: the writer folds a patch of a run it has not inserted yet into the insert, and
+ * keeps one row per step and one patch per run.
+ */
+export class PostgresExecutor implements CheckpointExecutor {
+  private readonly names = new Map<string, string>()
+
+  constructor(private readonly knex: Knex) {}
+
+  async commit(batch: Batch): Promise<void> {
+    const parts: string[] = []
+    const values: unknown[] = []
+    const part = (text: (from: number) => string, arrays: unknown[][]) => {
+      parts.push(text(values.length))
+      values.push(...arrays)
+    }
+    if (batch.newRuns.length > 0) part(PG_INSERT_RUNS, columnArrays(batch.newRuns, PG_RUN_COLUMNS))
+    if (batch.steps.length > 0) part(PG_UPSERT_STEPS, columnArrays(batch.steps, PG_STEP_COLUMNS))
+    const groups = new Map<string, RunPatch[]>()
+    for (const patch of batch.runs) {
+      const key = patchColumns(patch).join(',')
+      if (!key) continue
+      const group = groups.get(key)
+      if (group) group.push(patch)
+      else groups.set(key, [patch])
+    }
+    for (const [key, patches] of groups) {
+      const columns: Typed<keyof RunPatch> = ['id', ...key.split(',')].map(
+        (c) => [c as keyof RunPatch, PG_PATCH_TYPES[c as keyof RunPatch]] as const,
+      )
+      part((from) => PG_UPDATE_RUNS(columns, from), columnArrays(patches, columns))
+    }
+    if (batch.logs.length > 0) part(PG_INSERT_LOGS, columnArrays(batch.logs, PG_LOG_COLUMNS))
+    if (parts.length === 0) return
+    const last = parts.pop()!
+    const text =
+      parts.length === 0 ? last : `with ${parts.map((p, i) => `p${i} as (${p})`).join(', ')} ${last}`
+    const client = (await this.knex.client.acquireConnection()) as PgClient
+    try {
+      await client.query({ name: this.name(text), text, values })
+    } finally {
+      await this.knex.client.releaseConnection(client)
+    }
+  }
+
+  /** A name for the statement, so that each connection prepares it once. */
+  private name(text: string): string | undefined {
+    let name = this.names.get(text)
+    if (!name && this.names.size < MAX_NAMED) {
+      name = `piecework_checkpoint_${this.names.size + 1}`
+      this.names.set(text, name)
+    }
+    return name
   }
 }
 
@@ -292,44 +431,13 @@ function binding(value: unknown): unknown {
   return value
 }
 
-const BIGINT_COLUMNS = new Set(['started_at', 'finished_at', 'lease_until'])
-
-/**
- * Run patches as few statements as possible: patches that set the same columns become one
- * `UPDATE … SET col = CASE id WHEN … END` (one statement costs far more than one row in it).
- */
-export function bulkRunUpdates(patches: RunPatch[]): [string, Knex.RawBinding[]][] {
-  const groups = new Map<string, RunPatch[]>()
-  for (const patch of patches) {
-    const key = Object.keys(patch)
-      .filter((k) => k !== 'id' && patch[k as keyof RunPatch] !== undefined)
-      .sort()
-      .join(',')
-    if (key) groups.set(key, [...(groups.get(key) ?? []), patch])
-  }
-  const statements: [string, Knex.RawBinding[]][] = []
-  for (const [key, group] of groups) {
-    const columns = key.split(',') as (keyof RunPatch)[]
-    for (const part of chunks(group)) {
-      const bindings: Knex.RawBinding[] = []
-      const sets = columns.map((column) => {
-        const cast = BIGINT_COLUMNS.has(column) ? 'cast(? as bigint)' : '?'
-        const cases = part.map((patch) => {
-          bindings.push(patch.id, patch[column] as Knex.RawBinding)
-          return `when ? then ${cast}`
-        })
-        return `${column} = case id ${cases.join(' ')} end`
-      })
-      bindings.push(...part.map((patch) => patch.id))
-      statements.push([
-        `update runs set ${sets.join(', ')} where id in (${part.map(() => '?').join(', ')})`,
-        bindings,
-      ])
-    }
-  }
-  return statements
+function withoutUndefined<T extends object>(value: T): Partial<T> {
+  return Object.fromEntries(Object.entries(value).filter(([, v]) => v !== undefined)) as Partial<T>
 }
 
-function* chunks<T>(rows: T[]): Generator<T[]> {
-  for (let i = 0; i < rows.length; i += CHUNK) yield rows.slice(i, i + CHUNK)
+/** The columns a patch sets, in a fixed order. */
+function patchColumns(patch: RunPatch): Exclude<keyof RunPatch, 'id'>[] {
+  return (Object.keys(patch) as (keyof RunPatch)[])
+    .filter((k): k is Exclude<keyof RunPatch, 'id'> => k !== 'id' && patch[k] !== undefined)
+    .sort()
 }

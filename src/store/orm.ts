@@ -65,7 +65,7 @@ export async function ormOptions(url: string): Promise<Options> {
 export interface SqliteConnection {
   /** Whether a transaction is open on the connection (knex's own, too). */
   readonly inTransaction: boolean
-  prepare(sql: string): { run(...bindings: unknown[]): unknown }
+  prepare(sql: string): { run(...bindings: unknown[]): unknown; get(...bindings: unknown[]): unknown }
   transaction<A extends unknown[]>(fn: (...args: A) => void): (...args: A) => void
 }
 

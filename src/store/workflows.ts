@@ -4,6 +4,7 @@ import type { MikroORM } from '@mikro-orm/core'
 import type { Knex } from '@mikro-orm/knex'
 import { ConflictError, NotFoundError } from '../errors.js'
 import { WorkflowEntity, type WorkflowRow, WorkflowVersionEntity } from './entities.js'
+import type { SqliteConnection } from './orm.js'
 
 export interface StoredVersion {
   id: string
@@ -22,8 +23,16 @@ export interface SaveResult {
   created: boolean
 }
 
+const CURRENT_VERSION = 'select current_version from workflows where id = ? and deleted_at is null'
+
 export class WorkflowStore {
-  constructor(private readonly orm: MikroORM) {}
+  private currentVersionStatement: ReturnType<SqliteConnection['prepare']> | undefined
+
+  /** `sqlite`: the synchronous connection under knex, for the hot read of a run start. */
+  constructor(
+    private readonly orm: MikroORM,
+    private readonly sqlite?: SqliteConnection,
+  ) {}
 
   /** Stores a definition as the workflow's next version, unless it is unchanged. */
   async save(
@@ -74,14 +83,20 @@ export class WorkflowStore {
 
   /** One lean query: the hot path of starting a run asks it every time. */
   async currentVersion(id: string): Promise<number> {
-    const knex = (this.orm.em as unknown as { getKnex(): Knex }).getKnex()
-    const row = await knex('workflows')
-      .select('current_version')
-      .where({ id })
-      .whereNull('deleted_at')
-      .first()
+    const row = (await this.readCurrentVersion(id)) as { current_version: number | string } | undefined
     if (!row) throw new NotFoundError(`workflow '${id}' does not exist`)
     return Number(row.current_version)
+  }
+
+  private readCurrentVersion(id: string): unknown {
+    // SQLite: a prepared statement, unless knex holds a transaction open on the connection (a
+    // deploy under way): then through knex, which waits for it to end
+    if (this.sqlite && !this.sqlite.inTransaction) {
+      this.currentVersionStatement ??= this.sqlite.prepare(CURRENT_VERSION)
+      return this.currentVersionStatement.get(id)
+    }
+    const knex = (this.orm.em as unknown as { getKnex(): Knex }).getKnex()
+    return knex('workflows').select('current_version').where({ id }).whereNull('deleted_at').first()
   }
 
   async get(id: string, version?: number): Promise<StoredVersion> {

@@ -108,6 +108,56 @@ describe(`checkpoint writer (${TEST_DB})`, () => {
     ])
   })
 
+  it('inserts a run patched before its insert was written as one row, patched', async () => {
+    const commits = writer.stats.commits
+    await Promise.all([
+      writer.write({ newRuns: [newRun('p1')] }),
+      writer.write({ runs: [{ id: 'p1', status: 'running', started_at: T + 3, output: undefined }] }),
+      writer.write({ runs: [{ id: 'p1', owner: null }] }),
+    ])
+    expect(writer.stats.commits - commits).toBe(1)
+    const [row] = await db.knex('runs').where({ id: 'p1' })
+    expect([row.status, Number(row.started_at), row.owner, row.input, row.output]).toEqual([
+      'running',
+      T + 3,
+      null,
+      '{}',
+      null,
+    ])
+  })
+
+  it('writes every kind of row and patches of different shapes in one commit', async () => {
+    await writer.write({ newRuns: [newRun('m1'), newRun('m2'), newRun('m3')] })
+    const commits = writer.stats.commits
+    const text = 'quote \' back\\slash "double" {brace} , comma \u00e9 null'
+    await Promise.all([
+      writer.write({ newRuns: [newRun('m4')], steps: [stepRow('m4', 'a', 'running')] }),
+      writer.write({
+        steps: [stepRow('m1', 'a', 'succeeded', { output: JSON.stringify(text), finished_at: T + 2 })],
+        runs: [{ id: 'm1', status: 'succeeded', output: JSON.stringify(text), finished_at: T + 2 }],
+      }),
+      writer.write({ runs: [{ id: 'm2', status: 'failed', error: '{"code":"X"}', finished_at: T + 4 }] }),
+      writer.write({ runs: [{ id: 'm3', owner: null, lease_until: null }] }),
+    ])
+    writer.log({ run_id: 'm2', step_id: null, ts: T + 4, level: 'error', msg: text, data: null })
+    await writer.drain()
+    expect(writer.stats.commits - commits).toBeLessThanOrEqual(2)
+    const runs: Record<string, unknown>[] = await db
+      .knex('runs')
+      .whereIn('id', ['m1', 'm2', 'm3', 'm4'])
+      .orderBy('id')
+    expect(runs.map((r) => [r.id, r.status, r.output, r.error, r.owner, r.lease_until])).toEqual([
+      ['m1', 'succeeded', JSON.stringify(text), null, 'me', expect.anything()],
+      ['m2', 'failed', null, '{"code":"X"}', 'me', expect.anything()],
+      ['m3', 'queued', null, null, null, null],
+      ['m4', 'queued', null, null, 'me', expect.anything()],
+    ])
+    const [step] = await db.knex('step_states').where({ run_id: 'm1' })
+    expect(JSON.parse(step.output)).toBe(text)
+    const [log] = await db.knex('run_logs').where({ run_id: 'm2' })
+    expect(log.msg).toBe(text)
+  })
+
   it('rejects the callers of a failed commit, writes none of its rows, and goes on', async () => {
     const failing = writer.write({ newRuns: [newRun('r3'), newRun('r1')] })
     await expect(failing).rejects.toThrow()

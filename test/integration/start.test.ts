@@ -1,0 +1,68 @@
+// Starting a run: its row is written in the same commit as its first steps, nothing runs before
+// that commit is durable, and a start whose commit fails leaves no run behind (nor a taken place
+// under the workflow's `concurrency`).
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { Engine } from '../../src/runtime/engine.js'
+import { freshDatabaseUrl, TEST_DB } from '../helpers/db.js'
+import { runOk, step, workflow } from './workflows.js'
+
+describe(`starting a run (${TEST_DB})`, () => {
+  let engine: Engine
+  beforeAll(async () => {
+    engine = await Engine.open({ databaseUrl: await freshDatabaseUrl(), threads: 2 })
+  })
+  afterAll(async () => engine?.close())
+
+  it('writes the run and its first steps in one commit, before the first step runs', async () => {
+    // the first steps keep their worker busy for a while: the rows read below are the first commit's
+    const busy = 'const end = Date.now() + 300; while (Date.now() < end) {}; return 1'
+    const { workflow: wf } = await engine.deploy(
+      workflow('first', [
+        step('a', 'code.run', { code: busy }),
+        step('b', 'code.run', { code: busy }),
+        step('c', 'data.set', { value: 3 }, { needs: ['a'] }),
+      ]),
+    )
+    const commits = engine.checkpointStats.commits
+    const { id, status } = await engine.startRun(wf.id, { n: 1 })
+    expect(status).toBe('running')
+    expect(engine.checkpointStats.commits - commits).toBe(1)
+    const [run] = await engine.db.knex('runs').where({ id })
+    expect([run.status, run.input, run.started_at !== null]).toEqual(['running', '{"n":1}', true])
+    const steps: Record<string, unknown>[] = await engine.db
+      .knex('step_states')
+      .where({ run_id: id })
+      .orderBy('step_id')
+    expect(steps.map((s) => [s.step_id, s.status])).toEqual([
+      ['a', 'running'],
+      ['b', 'running'],
+    ])
+    expect((await engine.getRun(id, 10_000)).status).toBe('succeeded')
+  })
+
+  it('refuses an id that is taken, in memory or stored, and leaves that run as it was', async () => {
+    const { workflow: wf } = await engine.deploy(workflow('taken', [step('a', 'data.set', { value: 1 })]))
+    const done = await runOk(engine, wf.definition)
+    await expect(engine.startRun(wf.id, {}, { id: done.id })).rejects.toThrow()
+    const again = await engine.getRun(done.id)
+    expect([again.status, again.output]).toEqual(['succeeded', done.output])
+
+    const { workflow: slow } = await engine.deploy(
+      workflow('taken-live', [step('wait', 'flow.delay', { for: '300ms' })]),
+    )
+    const live = await engine.startRun(slow.id, {})
+    await expect(engine.startRun(slow.id, {}, { id: live.id })).rejects.toThrow(/exists already/)
+    expect((await engine.getRun(live.id, 10_000)).status).toBe('succeeded')
+  })
+
+  it('frees the place under concurrency of a start that failed', async () => {
+    const { workflow: wf } = await engine.deploy(
+      workflow('gated', [step('a', 'data.set', { value: 1 })], { concurrency: 1 }),
+    )
+    const first = await engine.startRun(wf.id, {})
+    expect((await engine.getRun(first.id, 10_000)).status).toBe('succeeded')
+    await expect(engine.startRun(wf.id, {}, { id: first.id })).rejects.toThrow()
+    const next = await engine.startRun(wf.id, {})
+    expect((await engine.getRun(next.id, 10_000)).status).toBe('succeeded')
+  })
+})
