@@ -1,5 +1,5 @@
 // The Hono app: routes mounted on the engine, one error handler, auth on /api.
-import { Hono } from 'hono'
+import { type Context, Hono, type MiddlewareHandler } from 'hono'
 import { bodyLimit } from 'hono/body-limit'
 import type { Engine } from '../runtime/engine.js'
 import type { WebhookRoutes } from '../triggers/webhooks.js'
@@ -21,19 +21,31 @@ export interface AppOptions {
   webhooks?: WebhookRoutes
 }
 
+/**
+ * Bodies over `max` bytes are refused with 413. A declared Content-Length is checked from the header
+ * alone, which leaves Node's request to be read directly later (no web stream in between); a body
+ * of unknown length (chunked) goes through hono's limit, which counts it as it streams.
+ */
+function limitBody(max: number): MiddlewareHandler {
+  const tooLarge = (c: Context) =>
+    c.json(errorBody('PAYLOAD_TOO_LARGE', `the body is over ${max} bytes`), 413)
+  const streamed = bodyLimit({ maxSize: max, onError: tooLarge })
+  return (c, next) => {
+    if (c.req.method === 'GET' || c.req.method === 'HEAD') return next()
+    const length = c.req.header('content-length')
+    if (length !== undefined && c.req.header('transfer-encoding') === undefined) {
+      return Number(length) > max ? Promise.resolve(tooLarge(c)) : next()
+    }
+    return streamed(c, next)
+  }
+}
+
 export function createApp(engine: Engine, options: AppOptions): Hono {
   const app = new Hono()
   const report = options.report ?? ((error) => console.error(error))
   app.onError((error, c) => handleError(error, c, report))
   app.notFound((c) => c.json(errorBody('NOT_FOUND', `no route for ${c.req.method} ${c.req.path}`), 404))
-  app.use(
-    '*',
-    bodyLimit({
-      maxSize: options.bodyLimit,
-      onError: (c) =>
-        c.json(errorBody('PAYLOAD_TOO_LARGE', `the body is over ${options.bodyLimit} bytes`), 413),
-    }),
-  )
+  app.use('*', limitBody(options.bodyLimit))
   app.route('/', systemRoutes(engine))
   const metrics = engineMetrics(engine)
   app.get('/metrics', async (c) =>

@@ -38,9 +38,14 @@ export interface RunObserver {
  */
 const NEVER_ABORTED = new AbortController().signal
 
+/** Pure steps run one after another before the supervisor lets the event loop turn. */
+const MAX_CHAINED = 32
+
 export class Supervisor {
   readonly done: Promise<RunState>
   private resolveDone!: (state: RunState) => void
+  /** Pure steps dispatched one after another within one turn of the event loop. */
+  private chained = 0
   /** Steps whose action is running, with what stops it (nothing for inline steps). */
   private readonly aborts = new Map<string, AbortController | undefined>()
   /** `steps.<id>.output` for expressions and code: every step that delivered. */
@@ -113,17 +118,32 @@ export class Supervisor {
     const runTold = runChanged || ended ? { ...this.state } : undefined
     const durable = this.deps.writer.write(checkpoint)
     // A pure inline step has no effect that anyone could see before the rows before it are durable:
-    // it may start at once (on the next turn of the event loop, so that commits and other work go
-    // on meanwhile). Anything else waits for the checkpoint, and so does everything of a run whose
-    // own row is in this checkpoint (if it fails, the run never existed).
+    // it may start at once. Anything else waits for the checkpoint, and so does everything of a run
+    // whose own row is in this checkpoint (if it fails, the run never existed).
     const early =
       !inserting && effects.length > 0 && effects.every((e) => e.type === 'dispatch' && this.isPure(e.stepId))
-    if (early) setImmediate(() => this.performAll(effects))
+    if (early) this.soon(() => this.performAll(effects))
+    else this.chained = 0
     await durable
     for (const step of stepsTold) this.deps.observer?.step?.(this.state.id, step)
     if (runTold) this.deps.observer?.run?.(this.state.id, runTold)
     if (!early) this.performAll(effects)
     this.deps.observer?.settled?.(this)
+  }
+
+  /**
+   * Runs a pure step's dispatch as soon as may be: in this turn of the event loop, so that a line
+   * of pure steps shares one commit, but after MAX_CHAINED of them on the next turn, so that one
+   * long line does not hold up requests, timers and commits meanwhile.
+   */
+  private soon(work: () => void): void {
+    if (this.chained < MAX_CHAINED) {
+      this.chained++
+      queueMicrotask(work)
+    } else {
+      this.chained = 0
+      setImmediate(work)
+    }
   }
 
   private isPure(stepId: string): boolean {

@@ -3,7 +3,7 @@
 // caller is answered only once its rows are durable. On SQLite a batch is written synchronously
 // with prepared statements on knex's own connection; on PostgreSQL through knex.
 import type { Knex } from '@mikro-orm/knex'
-import type { Database, SqliteConnection } from './orm.js'
+import { type Database, pgQuery, type SqliteConnection } from './orm.js'
 
 export interface NewRunRow {
   id: string
@@ -277,11 +277,6 @@ export class SqliteExecutor implements CheckpointExecutor {
   }
 }
 
-/** The part of a `pg` client that the checkpoint writer uses. */
-interface PgClient {
-  query(query: { name?: string; text: string; values?: unknown[] }): Promise<unknown>
-}
-
 /** A column and its PostgreSQL type, for statements over arrays (`unnest`). */
 type Typed<K extends string> = readonly (readonly [K, string])[]
 
@@ -404,12 +399,7 @@ export class PostgresExecutor implements CheckpointExecutor {
     const last = parts.pop()!
     const text =
       parts.length === 0 ? last : `with ${parts.map((p, i) => `p${i} as (${p})`).join(', ')} ${last}`
-    const client = (await this.knex.client.acquireConnection()) as PgClient
-    try {
-      await client.query({ name: this.name(text), text, values })
-    } finally {
-      await this.knex.client.releaseConnection(client)
-    }
+    await pgQuery(this.knex, { name: this.name(text), text, values })
   }
 
   /** A name for the statement, so that each connection prepares it once. */

@@ -69,6 +69,25 @@ export interface SqliteConnection {
   transaction<A extends unknown[]>(fn: (...args: A) => void): (...args: A) => void
 }
 
+/** A statement for the `pg` client: named, it is prepared once per connection. */
+export interface PgQuery {
+  name?: string
+  text: string
+  values?: unknown[]
+}
+
+/** Runs one statement on a connection of knex's PostgreSQL pool, without knex's query building. */
+export async function pgQuery<Row>(knex: Knex, query: PgQuery): Promise<Row[]> {
+  const client = (await knex.client.acquireConnection()) as {
+    query(query: PgQuery): Promise<{ rows: Row[] }>
+  }
+  try {
+    return (await client.query(query)).rows
+  } finally {
+    await knex.client.releaseConnection(client)
+  }
+}
+
 export interface Database {
   kind: DatabaseKind
   orm: MikroORM

@@ -4,7 +4,7 @@ import type { MikroORM } from '@mikro-orm/core'
 import type { Knex } from '@mikro-orm/knex'
 import { ConflictError, NotFoundError } from '../errors.js'
 import { WorkflowEntity, type WorkflowRow, WorkflowVersionEntity } from './entities.js'
-import type { SqliteConnection } from './orm.js'
+import { pgQuery, type SqliteConnection } from './orm.js'
 
 export interface StoredVersion {
   id: string
@@ -88,15 +88,19 @@ export class WorkflowStore {
     return Number(row.current_version)
   }
 
-  private readCurrentVersion(id: string): unknown {
-    // SQLite: a prepared statement, unless knex holds a transaction open on the connection (a
-    // deploy under way): then through knex, which waits for it to end
-    if (this.sqlite && !this.sqlite.inTransaction) {
-      this.currentVersionStatement ??= this.sqlite.prepare(CURRENT_VERSION)
-      return this.currentVersionStatement.get(id)
-    }
+  /** Outside knex's query building: a prepared statement on SQLite, a named one on PostgreSQL. */
+  private async readCurrentVersion(id: string): Promise<unknown> {
     const knex = (this.orm.em as unknown as { getKnex(): Knex }).getKnex()
-    return knex('workflows').select('current_version').where({ id }).whereNull('deleted_at').first()
+    if (!this.sqlite) {
+      const text = CURRENT_VERSION.replace('?', '$1')
+      return (await pgQuery(knex, { name: 'piecework_current_version', text, values: [id] }))[0]
+    }
+    // unless knex holds a transaction open on the connection (a deploy under way): then through
+    // knex, which waits for it to end
+    if (this.sqlite.inTransaction)
+      return knex('workflows').select('current_version').where({ id }).whereNull('deleted_at').first()
+    this.currentVersionStatement ??= this.sqlite.prepare(CURRENT_VERSION)
+    return this.currentVersionStatement.get(id)
   }
 
   async get(id: string, version?: number): Promise<StoredVersion> {

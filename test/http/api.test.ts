@@ -1,6 +1,6 @@
 // Every route of the HTTP API and each error status it answers, over real HTTP against a
 // `piecework serve` child process.
-import { createServer, type Server } from 'node:http'
+import { createServer, request as httpRequest, type Server } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { stringify } from 'yaml'
@@ -215,6 +215,36 @@ describe(`workflows (${TEST_DB})`, () => {
     })
     await expectError(res, 413, 'PAYLOAD_TOO_LARGE')
     await expectError(await server.request('/api/v1/workflows/wf-huge'), 404)
+  })
+
+  it('answers 413 for a body over the limit sent without a length (chunked)', async () => {
+    // its own connection (agent: false): the server answers before the upload ends and closes it
+    const { status, text } = await new Promise<{ status: number; text: string }>((resolve, reject) => {
+      const req = httpRequest(`${server.url}/api/v1/workflows`, {
+        method: 'POST',
+        agent: false,
+        headers: { 'content-type': 'application/json', 'transfer-encoding': 'chunked' },
+      })
+      req.on('response', (res) => {
+        let text = ''
+        res.setEncoding('utf8')
+        res.on('data', (chunk: string) => {
+          text += chunk
+        })
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, text }))
+      })
+      req.on('error', reject)
+      const chunk = 'x'.repeat(1 << 20)
+      let sent = 0
+      const write = () => {
+        while (sent < 17 && req.write(chunk)) sent++
+        if (sent < 17) req.once('drain', write)
+        else req.end()
+      }
+      write()
+    })
+    expect(status).toBe(413)
+    expect(JSON.parse(text).error.code).toBe('PAYLOAD_TOO_LARGE')
   })
 
   it('answers 404 for an unknown workflow and for a version it does not have', async () => {
