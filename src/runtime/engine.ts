@@ -12,7 +12,7 @@ import { loadPieces, type PieceRegistry } from '../piece-sdk/registry.js'
 import { type PieceSource, resolvePieceSources } from '../piece-sdk/sources.js'
 import { CheckpointWriter, checkpointExecutor, type NewRunRow, type StepRow } from '../store/checkpoints.js'
 import { Leases } from '../store/leases.js'
-import { type Database, openDatabase } from '../store/orm.js'
+import { type Database, HotReads, openDatabase } from '../store/orm.js'
 import { type RunView, readRun } from '../store/runs.js'
 import { WorkflowStore } from '../store/workflows.js'
 import { normalisePath } from '../triggers/webhooks.js'
@@ -77,6 +77,8 @@ export class Engine {
   readonly workflows: WorkflowStore
   readonly owner = randomUUID()
   private readonly writer: CheckpointWriter
+  /** Reads on the hot paths (a run's start, a run read back) outside knex's query building. */
+  private readonly reads: HotReads
   private readonly dispatcher: StepDispatcher
   private readonly leases: Leases
   private readonly timers = new Timers()
@@ -101,7 +103,8 @@ export class Engine {
     /** Configured pieces left out because they are broken and marked `onError: skip`. */
     readonly skippedPieces: { origin: string; message: string }[] = [],
   ) {
-    this.workflows = new WorkflowStore(db.orm, db.sqlite)
+    this.reads = new HotReads(db)
+    this.workflows = new WorkflowStore(db.orm, this.reads)
     this.dispatcher = new StepDispatcher(registry, pool, options.inlineBuiltins ?? true)
     this.credentialValues = options.credentials ?? {}
     this.writer = new CheckpointWriter(checkpointExecutor(db))
@@ -453,7 +456,7 @@ export class Engine {
   }
 
   private readRun(id: string): Promise<RunView> {
-    return readRun(this.db.knex, id, async (workflowId, version) => {
+    return readRun(this.reads, id, async (workflowId, version) => {
       const { workflow } = await this.workflowVersion(workflowId, version)
       return workflow.steps.map((s) => s.id)
     })

@@ -65,7 +65,11 @@ export async function ormOptions(url: string): Promise<Options> {
 export interface SqliteConnection {
   /** Whether a transaction is open on the connection (knex's own, too). */
   readonly inTransaction: boolean
-  prepare(sql: string): { run(...bindings: unknown[]): unknown; get(...bindings: unknown[]): unknown }
+  prepare(sql: string): {
+    run(...bindings: unknown[]): unknown
+    get(...bindings: unknown[]): unknown
+    all(...bindings: unknown[]): unknown[]
+  }
   transaction<A extends unknown[]>(fn: (...args: A) => void): (...args: A) => void
 }
 
@@ -85,6 +89,43 @@ export async function pgQuery<Row>(knex: Knex, query: PgQuery): Promise<Row[]> {
     return (await client.query(query)).rows
   } finally {
     await knex.client.releaseConnection(client)
+  }
+}
+
+/**
+ * Hot reads outside knex's query building: a prepared statement on SQLite's one connection, a named
+ * statement (prepared once per connection) on PostgreSQL. `sql` takes `?` placeholders and is one of
+ * a few fixed texts. While knex holds a transaction open on the SQLite connection (a deploy, a
+ * claim), the read goes through knex, which waits for it to end.
+ */
+export class HotReads {
+  private readonly statements = new Map<string, ReturnType<SqliteConnection['prepare']>>()
+  private readonly names = new Map<string, string>()
+
+  constructor(private readonly db: Pick<Database, 'knex' | 'sqlite'>) {}
+
+  async all<Row>(sql: string, values: unknown[]): Promise<Row[]> {
+    const { sqlite, knex } = this.db
+    if (!sqlite) {
+      let name = this.names.get(sql)
+      if (!name) {
+        name = `piecework_read_${this.names.size + 1}`
+        this.names.set(sql, name)
+      }
+      let n = 0
+      return pgQuery<Row>(knex, { name, text: sql.replace(/\?/g, () => `$${++n}`), values })
+    }
+    if (sqlite.inTransaction) return (await knex.raw(sql, values as Knex.RawBinding[])) as Row[]
+    let statement = this.statements.get(sql)
+    if (!statement) {
+      statement = sqlite.prepare(sql)
+      this.statements.set(sql, statement)
+    }
+    return statement.all(...values) as Row[]
+  }
+
+  async first<Row>(sql: string, values: unknown[]): Promise<Row | undefined> {
+    return (await this.all<Row>(sql, values))[0]
   }
 }
 

@@ -2,6 +2,7 @@
 import type { Knex } from '@mikro-orm/knex'
 import { NotFoundError, ValidationError } from '../errors.js'
 import type { RunStatus, StepStatus } from '../runtime/state.js'
+import type { HotReads } from './orm.js'
 
 export interface StepView {
   id: string
@@ -27,18 +28,32 @@ export interface RunView {
   steps: StepView[]
 }
 
+/** A row of `runs` as the drivers return it (bigint columns may come back as text). */
+interface RunRow {
+  id: string
+  workflow_id: string
+  workflow_version: number | string
+  status: RunStatus
+  input: string | null
+  output: string | null
+  error: string | null
+  created_at: number | string
+  started_at: number | string | null
+  finished_at: number | string | null
+}
+
 const iso = (ms: unknown): string | null =>
   ms === null || ms === undefined ? null : new Date(Number(ms)).toISOString()
 const json = (text: unknown): unknown => (typeof text === 'string' ? JSON.parse(text) : null)
 
 export async function readRun(
-  knex: Knex,
+  reads: HotReads,
   id: string,
   stepOrder: (workflowId: string, version: number) => Promise<string[]>,
 ) {
-  const run = await knex('runs').where({ id }).first()
+  const run = await reads.first<RunRow>('select * from runs where id = ?', [id])
   if (!run) throw new NotFoundError(`run '${id}' does not exist`)
-  const rows: Record<string, unknown>[] = await knex('step_states').where({ run_id: id })
+  const rows = await reads.all<Record<string, unknown>>('select * from step_states where run_id = ?', [id])
   const byId = new Map(rows.map((r) => [r.step_id as string, r]))
   const order = await stepOrder(run.workflow_id, Number(run.workflow_version))
   const steps: StepView[] = order.map((stepId) => {

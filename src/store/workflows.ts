@@ -1,10 +1,9 @@
 // Workflows and their immutable versions. A definition whose hash equals the current version's is
 // not stored again; any other change becomes the next version, and runs keep the version they began.
 import type { MikroORM } from '@mikro-orm/core'
-import type { Knex } from '@mikro-orm/knex'
 import { ConflictError, NotFoundError } from '../errors.js'
 import { WorkflowEntity, type WorkflowRow, WorkflowVersionEntity } from './entities.js'
-import { pgQuery, type SqliteConnection } from './orm.js'
+import type { HotReads } from './orm.js'
 
 export interface StoredVersion {
   id: string
@@ -26,12 +25,10 @@ export interface SaveResult {
 const CURRENT_VERSION = 'select current_version from workflows where id = ? and deleted_at is null'
 
 export class WorkflowStore {
-  private currentVersionStatement: ReturnType<SqliteConnection['prepare']> | undefined
-
-  /** `sqlite`: the synchronous connection under knex, for the hot read of a run start. */
+  /** `reads`: the hot read of a run start (its workflow's current version) goes outside knex. */
   constructor(
     private readonly orm: MikroORM,
-    private readonly sqlite?: SqliteConnection,
+    private readonly reads: HotReads,
   ) {}
 
   /** Stores a definition as the workflow's next version, unless it is unchanged. */
@@ -83,24 +80,9 @@ export class WorkflowStore {
 
   /** One lean query: the hot path of starting a run asks it every time. */
   async currentVersion(id: string): Promise<number> {
-    const row = (await this.readCurrentVersion(id)) as { current_version: number | string } | undefined
+    const row = await this.reads.first<{ current_version: number | string }>(CURRENT_VERSION, [id])
     if (!row) throw new NotFoundError(`workflow '${id}' does not exist`)
     return Number(row.current_version)
-  }
-
-  /** Outside knex's query building: a prepared statement on SQLite, a named one on PostgreSQL. */
-  private async readCurrentVersion(id: string): Promise<unknown> {
-    const knex = (this.orm.em as unknown as { getKnex(): Knex }).getKnex()
-    if (!this.sqlite) {
-      const text = CURRENT_VERSION.replace('?', '$1')
-      return (await pgQuery(knex, { name: 'piecework_current_version', text, values: [id] }))[0]
-    }
-    // unless knex holds a transaction open on the connection (a deploy under way): then through
-    // knex, which waits for it to end
-    if (this.sqlite.inTransaction)
-      return knex('workflows').select('current_version').where({ id }).whereNull('deleted_at').first()
-    this.currentVersionStatement ??= this.sqlite.prepare(CURRENT_VERSION)
-    return this.currentVersionStatement.get(id)
   }
 
   async get(id: string, version?: number): Promise<StoredVersion> {
