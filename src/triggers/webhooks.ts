@@ -24,7 +24,32 @@ export class WebhookRoutes {
     engine.events.on('workflow', () => void this.reload().catch(() => {}))
   }
 
-  async reload(): Promise<void> {
+  private reading: Promise<void> | undefined
+  private next: Promise<void> | undefined
+
+  /**
+   * Re-reads the routes. What it resolves with was read after the call: a reload already under way
+   * may have read too early, so a call during one waits for the next, and every call made during the
+   * same reload shares that next one. A flood of misses thus reads the database at most twice at a
+   * time, not once per request.
+   */
+  reload(): Promise<void> {
+    if (!this.reading) {
+      this.reading = this.read().finally(() => {
+        this.reading = undefined
+      })
+      return this.reading
+    }
+    this.next ??= this.reading
+      .catch(() => {})
+      .then(() => {
+        this.next = undefined
+        return this.reload()
+      })
+    return this.next
+  }
+
+  private async read(): Promise<void> {
     const routes = new Map<string, WebhookRoute>()
     for (const { workflow } of await this.engine.liveWorkflows('webhook')) {
       const props = workflow.trigger.props as Omit<WebhookRoute, 'workflowId'>
