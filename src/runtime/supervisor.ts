@@ -38,14 +38,16 @@ export interface RunObserver {
  */
 const NEVER_ABORTED = new AbortController().signal
 
-/** Pure steps run one after another before the supervisor lets the event loop turn. */
+/** Pure steps run one after another, and for how long, before the supervisor lets the event loop turn. */
 const MAX_CHAINED = 32
+const MAX_CHAINED_MS = 2
 
 export class Supervisor {
   readonly done: Promise<RunState>
   private resolveDone!: (state: RunState) => void
-  /** Pure steps dispatched one after another within one turn of the event loop. */
+  /** Pure steps dispatched one after another within one turn of the event loop, since when. */
   private chained = 0
+  private chainedSince = 0
   /** Steps whose action is running, with what stops it (nothing for inline steps). */
   private readonly aborts = new Map<string, AbortController | undefined>()
   /** `steps.<id>.output` for expressions and code: every step that delivered. */
@@ -133,11 +135,13 @@ export class Supervisor {
 
   /**
    * Runs a pure step's dispatch as soon as may be: in this turn of the event loop, so that a line
-   * of pure steps shares one commit, but after MAX_CHAINED of them on the next turn, so that one
-   * long line does not hold up requests, timers and commits meanwhile.
+   * of pure steps shares one commit, but after MAX_CHAINED of them, or MAX_CHAINED_MS of them, on
+   * the next turn, so that a long line or heavy expressions do not hold up requests, timers and
+   * commits meanwhile.
    */
   private soon(work: () => void): void {
-    if (this.chained < MAX_CHAINED) {
+    if (this.chained === 0) this.chainedSince = performance.now()
+    if (this.chained < MAX_CHAINED && performance.now() - this.chainedSince < MAX_CHAINED_MS) {
       this.chained++
       queueMicrotask(work)
     } else {

@@ -22,7 +22,7 @@ export function runBin(
   args: string[],
   env: Record<string, string>,
   timeoutMs = 30_000,
-): Promise<{ code: number | null; output: string }> {
+): Promise<{ code: number | null; signal: NodeJS.Signals | null; output: string }> {
   return new Promise((resolve, reject) => {
     const child = spawn('node', [BIN, ...args], {
       cwd: mkdtempSync(join(tmpdir(), 'piecework-cwd-')),
@@ -36,9 +36,9 @@ export function runBin(
       child.kill('SIGKILL')
       reject(new Error(`piecework ${args.join(' ')} did not exit within ${timeoutMs} ms:\n${output}`))
     }, timeoutMs)
-    child.once('exit', (code) => {
+    child.once('exit', (code, signal) => {
       clearTimeout(timer)
-      resolve({ code, output })
+      resolve({ code, signal, output })
     })
   })
 }

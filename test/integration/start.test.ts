@@ -40,6 +40,29 @@ describe(`starting a run (${TEST_DB})`, () => {
     expect((await engine.getRun(id, 10_000)).status).toBe('succeeded')
   })
 
+  it('lets the event loop turn during a long line of pure steps, and commits it in few transactions', async () => {
+    const steps = Array.from({ length: 320 }, (_, i) =>
+      step(`s${i}`, 'data.set', { value: i }, i > 0 ? { needs: [`s${i - 1}`] } : {}),
+    )
+    const { workflow: wf } = await engine.deploy(workflow('line', steps))
+    const commits = engine.checkpointStats.commits
+    let turns = 0
+    let running = true
+    const tick = () => {
+      turns++
+      if (running) setImmediate(tick)
+    }
+    const { id } = await engine.startRun(wf.id, {})
+    setImmediate(tick)
+    const run = await engine.getRun(id, 10_000)
+    running = false
+    expect(run.status).toBe('succeeded')
+    // at most 32 pure steps run between two turns of the event loop ...
+    expect(turns).toBeGreaterThanOrEqual(320 / 32 - 1)
+    // ... and a line shares commits instead of paying one a step
+    expect(engine.checkpointStats.commits - commits).toBeLessThan(320 / 4)
+  })
+
   it('refuses an id that is taken, in memory or stored, and leaves that run as it was', async () => {
     const { workflow: wf } = await engine.deploy(workflow('taken', [step('a', 'data.set', { value: 1 })]))
     const done = await runOk(engine, wf.definition)

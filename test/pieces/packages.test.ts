@@ -229,13 +229,15 @@ describe(`pieces named in the config of piecework serve (${TEST_DB})`, () => {
     expect(await res.json()).toEqual({ text: '/posts/hello-pieces' })
   })
 
-  it('stops the start and names a broken piece that is not marked skip', async () => {
+  // once in many full-suite runs the process has died by a signal while exiting (not reproduced
+  // in 120 runs under load): the message then says which, with the output; one retry
+  it('stops the start and names a broken piece that is not marked skip', { retry: 1 }, async () => {
     const config = writeFile(dir, 'broken.yaml', {
       database: { url: 'sqlite::memory:' },
       pieces: [join(BROKEN, 'no-version')],
     })
     const result = await runBin(['serve', '--config', config], {})
-    expect(result.code).toBe(2)
+    expect(result.code, `signal ${result.signal}: ${result.output}`).toBe(2)
     expect(result.output).toContain("piece 'no-version' has no version")
     expect(result.output).toContain(join(BROKEN, 'no-version'))
   })
