@@ -354,9 +354,6 @@ const PG_UPDATE_RUNS = (columns: Typed<keyof RunPatch>, from: number) =>
     .map(([c]) => `${c} = u.${c}`)
     .join(', ')} from (${unnest(columns, from)}) as u where r.id = u.id`
 
-/** Named statements kept at most (one per combination of the parts a batch has). */
-const MAX_NAMED = 256
-
 /**
  * PostgreSQL through the `pg` client under knex. A batch is one statement, so one round trip and
  * atomic without BEGIN and COMMIT: each kind of row is one part of it (the new runs, the step
@@ -367,8 +364,6 @@ const MAX_NAMED = 256
  * keeps one row per step and one patch per run.
  */
 export class PostgresExecutor implements CheckpointExecutor {
-  private readonly names = new Map<string, string>()
-
   constructor(private readonly knex: Knex) {}
 
   async commit(batch: Batch): Promise<void> {
@@ -399,17 +394,7 @@ export class PostgresExecutor implements CheckpointExecutor {
     const last = parts.pop()!
     const text =
       parts.length === 0 ? last : `with ${parts.map((p, i) => `p${i} as (${p})`).join(', ')} ${last}`
-    await pgQuery(this.knex, { name: this.name(text), text, values })
-  }
-
-  /** A name for the statement, so that each connection prepares it once. */
-  private name(text: string): string | undefined {
-    let name = this.names.get(text)
-    if (!name && this.names.size < MAX_NAMED) {
-      name = `piecework_checkpoint_${this.names.size + 1}`
-      this.names.set(text, name)
-    }
-    return name
+    await pgQuery(this.knex, text, values)
   }
 }
 

@@ -67,26 +67,31 @@ export interface SqliteConnection {
   readonly inTransaction: boolean
   prepare(sql: string): {
     run(...bindings: unknown[]): unknown
-    get(...bindings: unknown[]): unknown
     all(...bindings: unknown[]): unknown[]
   }
   transaction<A extends unknown[]>(fn: (...args: A) => void): (...args: A) => void
 }
 
-/** A statement for the `pg` client: named, it is prepared once per connection. */
-export interface PgQuery {
-  name?: string
-  text: string
-  values?: unknown[]
-}
+/** Statement texts named so far: one name per text for the whole process, so that a connection never sees a name twice. */
+const pgNames = new Map<string, string>()
+/** Texts named at most; beyond, statements go unnamed (parsed each time). */
+const MAX_PG_NAMES = 512
 
-/** Runs one statement on a connection of knex's PostgreSQL pool, without knex's query building. */
-export async function pgQuery<Row>(knex: Knex, query: PgQuery): Promise<Row[]> {
+/**
+ * Runs one statement on a connection of knex's PostgreSQL pool, without knex's query building.
+ * The statement is named after its text, so each connection prepares it once.
+ */
+export async function pgQuery<Row>(knex: Knex, text: string, values: unknown[]): Promise<Row[]> {
+  let name = pgNames.get(text)
+  if (!name && pgNames.size < MAX_PG_NAMES) {
+    name = `piecework_${pgNames.size + 1}`
+    pgNames.set(text, name)
+  }
   const client = (await knex.client.acquireConnection()) as {
-    query(query: PgQuery): Promise<{ rows: Row[] }>
+    query(query: { name?: string; text: string; values: unknown[] }): Promise<{ rows: Row[] }>
   }
   try {
-    return (await client.query(query)).rows
+    return (await client.query({ name, text, values })).rows
   } finally {
     await knex.client.releaseConnection(client)
   }
@@ -100,20 +105,18 @@ export async function pgQuery<Row>(knex: Knex, query: PgQuery): Promise<Row[]> {
  */
 export class HotReads {
   private readonly statements = new Map<string, ReturnType<SqliteConnection['prepare']>>()
-  private readonly names = new Map<string, string>()
 
   constructor(private readonly db: Pick<Database, 'knex' | 'sqlite'>) {}
 
   async all<Row>(sql: string, values: unknown[]): Promise<Row[]> {
     const { sqlite, knex } = this.db
     if (!sqlite) {
-      let name = this.names.get(sql)
-      if (!name) {
-        name = `piecework_read_${this.names.size + 1}`
-        this.names.set(sql, name)
-      }
       let n = 0
-      return pgQuery<Row>(knex, { name, text: sql.replace(/\?/g, () => `$${++n}`), values })
+      return pgQuery<Row>(
+        knex,
+        sql.replace(/\?/g, () => `$${++n}`),
+        values,
+      )
     }
     if (sqlite.inTransaction) return (await knex.raw(sql, values as Knex.RawBinding[])) as Row[]
     let statement = this.statements.get(sql)
