@@ -46,7 +46,8 @@ export const TriggerSchema = v.strictObject({
 
 export const WorkflowSchema = v.strictObject({
   id: v.pipe(v.string(), v.regex(WORKFLOW_ID, 'must be a slug matching ^[a-z0-9][a-z0-9-]{0,62}$')),
-  name: v.optional(v.string()),
+  // stored in a column of 255 characters as well as in the definition
+  name: v.optional(v.pipe(v.string(), v.maxLength(255, 'must be at most 255 characters'))),
   description: v.optional(v.string()),
   trigger: TriggerSchema,
   steps: v.pipe(v.array(StepSchema), v.minLength(1, 'must hold at least one step')),

@@ -8,6 +8,7 @@ import { apiKeyAuth } from './auth.js'
 import { errorBody, handleError } from './errors.js'
 import { engineMetrics } from './metrics.js'
 import { openApiDocument } from './openapi.js'
+import { refuseNul } from './refuse-nul.js'
 import { hookRoutes } from './routes/hooks.js'
 import { runRoutes } from './routes/runs.js'
 import { pieceRoutes, systemRoutes } from './routes/system.js'
@@ -55,6 +56,7 @@ export function createApp(engine: Engine, options: AppOptions): Hono {
   app.get('/openapi.json', (c) => c.json(openapi))
   if (options.webhooks) app.route('/hooks', hookRoutes(engine, options.webhooks))
   app.use('/api/*', apiKeyAuth(options.apiKeys))
+  app.use('/api/*', refuseNul())
   app.route('/api/v1/workflows', workflowRoutes(engine))
   app.route('/api/v1/runs', runRoutes(engine))
   app.route('/api/v1/pieces', pieceRoutes(engine))

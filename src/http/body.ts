@@ -1,8 +1,10 @@
-// Request bodies: JSON (or YAML where a route allows it), checked against the route's valibot schema.
+// Request bodies: JSON (or YAML where a route allows it), within the limits of value-limits.ts, then
+// checked against the route's valibot schema.
 import type { Context } from 'hono'
 import * as v from 'valibot'
 import { issuesToProblems } from '../definition/issues.js'
 import { parseDefinitionText } from '../definition/load.js'
+import { checkValueLimits } from '../definition/value-limits.js'
 import { ValidationError } from '../errors.js'
 import { HttpError } from './errors.js'
 
@@ -18,13 +20,17 @@ export async function readBody(c: Context, options: { yaml?: boolean } = {}): Pr
     )
   }
   if (text.trim() === '') return undefined
+  let value: unknown
   try {
-    return JSON.parse(text)
+    value = JSON.parse(text)
   } catch (error) {
     throw new ValidationError(`the request body is not valid JSON: ${(error as Error).message}`, [
       { path: '$', message: 'malformed JSON' },
     ])
   }
+  // JSON.parse does not recurse; what reads the value later may
+  checkValueLimits(value, 'the request body')
+  return value
 }
 
 export function check<S extends v.GenericSchema>(schema: S, value: unknown, what: string): v.InferOutput<S> {

@@ -124,7 +124,12 @@ export function openApiDocument(version: string) {
         post: {
           summary: 'Webhook triggers (any method the trigger names)',
           security: [],
-          responses: { 200: ok('the run output (respond: onComplete)'), 202: ok('{ id }'), ...errors },
+          responses: {
+            200: ok('the run output (respond: onComplete)'),
+            202: ok('{ id }'),
+            422: ok('the run failed or was cancelled (respond: onComplete): { error, runId }'),
+            ...errors,
+          },
         },
       },
     },

@@ -1,15 +1,25 @@
 // The valibot schemas of the API's requests: they validate requests and make the OpenAPI document.
 import * as v from 'valibot'
-import { DURATION_PATTERN } from '../definition/duration.js'
+import { DURATION_PATTERN, parseDuration } from '../definition/duration.js'
 
 export const StartRunBody = v.optional(v.strictObject({ input: v.optional(v.unknown(), {}) }), { input: {} })
+
+/** The longest `?wait=`: a run that takes longer is better followed by polling or its events. */
+export const MAX_WAIT_MS = 5 * 60_000
 
 /** In a query every value is text: `?wait=5000` is milliseconds, `?wait=5s` a duration. */
 export const WaitQuery = v.object({
   wait: v.optional(
-    v.union(
-      [v.pipe(v.string(), v.regex(/^\d+$/)), v.pipe(v.string(), v.regex(DURATION_PATTERN))],
-      'must be milliseconds or a duration like 250ms, 10s, 5m',
+    v.pipe(
+      v.union(
+        [v.pipe(v.string(), v.regex(/^\d+$/)), v.pipe(v.string(), v.regex(DURATION_PATTERN))],
+        'must be milliseconds or a duration like 250ms, 10s, 5m',
+      ),
+      v.transform(
+        (wait) => parseDuration(/^\d+$/.test(wait) ? Number(wait) : wait) ?? Number.POSITIVE_INFINITY,
+      ),
+      // a timer of more than 2^31 - 1 ms would fire at once
+      v.maxValue(MAX_WAIT_MS, `must be at most 5m (${MAX_WAIT_MS} ms)`),
     ),
   ),
 })
@@ -37,5 +47,13 @@ export const RunListQuery = v.object({
 export const PageQuery = v.object({ limit: Limit, cursor: v.optional(v.string()) })
 
 export const VersionQuery = v.object({
-  version: v.optional(v.pipe(v.string(), v.regex(/^\d+$/, 'must be a whole number'), v.transform(Number))),
+  version: v.optional(
+    v.pipe(
+      v.string(),
+      v.regex(/^\d+$/, 'must be a whole number'),
+      v.transform(Number),
+      // the column's range: a larger number would make PostgreSQL fail the statement
+      v.maxValue(2_147_483_647),
+    ),
+  ),
 })

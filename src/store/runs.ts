@@ -111,13 +111,29 @@ export interface Page<T> {
 
 const encodeCursor = (parts: (string | number)[]) => Buffer.from(JSON.stringify(parts)).toString('base64url')
 
+/**
+ * What a cursor's parts may be: whole numbers in the range of their column (a `bigint` time, an
+ * `integer` id) and text without NUL, so that no cursor makes a statement fail on either database.
+ */
+const CURSOR_PART = {
+  time: (p: unknown) => Number.isSafeInteger(p) && (p as number) >= 0,
+  serial: (p: unknown) => Number.isInteger(p) && (p as number) >= 0 && (p as number) <= 2_147_483_647,
+  text: (p: unknown) => typeof p === 'string' && p.length <= 255 && !p.includes('\0'),
+}
+
 /** A cursor this server gave out: a JSON array of the given kinds of item, base64url-encoded. */
-function decodeCursor(cursor: string | undefined, kinds: ('number' | 'string')[]): unknown[] | undefined {
+function decodeCursor(
+  cursor: string | undefined,
+  kinds: (keyof typeof CURSOR_PART)[],
+): unknown[] | undefined {
   if (!cursor) return undefined
   try {
     const parts = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8'))
-    const fits = (p: unknown, kind: string) => typeof p === kind && (kind !== 'number' || Number.isFinite(p))
-    if (Array.isArray(parts) && parts.length === kinds.length && parts.every((p, i) => fits(p, kinds[i]!)))
+    if (
+      Array.isArray(parts) &&
+      parts.length === kinds.length &&
+      parts.every((p, i) => CURSOR_PART[kinds[i]!](p))
+    )
       return parts
   } catch {}
   throw new ValidationError('the cursor is not one this server gave out', [
@@ -139,7 +155,7 @@ export async function listRuns(
     .limit(filter.limit + 1)
   if (filter.workflowId) query.where('workflow_id', filter.workflowId)
   if (filter.status) query.where('status', filter.status)
-  const after = decodeCursor(filter.cursor, ['number', 'string'])
+  const after = decodeCursor(filter.cursor, ['time', 'text'])
   if (after) {
     const [createdAt, id] = after as [number, string]
     query.where((q) =>
@@ -177,7 +193,7 @@ export async function readLogs(
   limit: number,
   cursor?: string,
 ): Promise<Page<LogLine>> {
-  const after = decodeCursor(cursor, ['number'])
+  const after = decodeCursor(cursor, ['serial'])
   const query = knex('run_logs')
     .where('run_id', runId)
     .orderBy('id', 'asc')

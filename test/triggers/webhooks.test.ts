@@ -91,7 +91,7 @@ describe(`webhook answers (${TEST_DB})`, () => {
     expect(await res.json()).toEqual({ doubled: 42 })
   })
 
-  it('answers respond: onComplete with 500, the error and the run id when the run fails', async () => {
+  it('answers respond: onComplete with 422, the error and the run id when the run fails', async () => {
     await createWorkflow(
       server,
       webhook('hook-fails', { path: 'fails', respond: 'onComplete' }, [
@@ -100,7 +100,7 @@ describe(`webhook answers (${TEST_DB})`, () => {
     )
     const res = await server.request('/hooks/fails', { json: { n: 1 } })
     const text = await res.text()
-    expect(res.status, text).toBe(500)
+    expect(res.status, text).toBe(422)
     const body = JSON.parse(text) as { error: { code: string; message: string }; runId: string }
     expect(Object.keys(body).sort()).toEqual(['error', 'runId'])
     expect(body.error).toMatchObject({ code: expect.any(String), message: expect.stringContaining('broken') })

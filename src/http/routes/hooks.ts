@@ -1,6 +1,6 @@
 // ANY /hooks/:path — webhook triggers. The run is durably recorded before any answer.
 import { Hono } from 'hono'
-import type { ContentfulStatusCode } from 'hono/utils/http-status'
+import { checkValueLimits } from '../../definition/value-limits.js'
 import type { Engine } from '../../runtime/engine.js'
 import { signatureValid, type WebhookRoutes } from '../../triggers/webhooks.js'
 import { HttpError } from '../errors.js'
@@ -46,19 +46,19 @@ export function hookRoutes(engine: Engine, routes: WebhookRoutes): Hono {
         ([name]) => name !== 'authorization' && name !== 'x-piecework-signature',
       ),
     )
-    const input = {
-      method: c.req.method,
-      path: route.path,
-      headers,
-      query: c.req.query(),
-      body: parseBody(raw, c.req.header('content-type') ?? ''),
-    }
+    const query = c.req.query()
+    const body = parseBody(raw, c.req.header('content-type') ?? '')
+    // the run's input: nested at most 100 deep and free of NUL, as every body the API takes
+    checkValueLimits(query, 'the query', { root: 'query' })
+    checkValueLimits(body, 'the body', { root: 'body' })
+    const input = { method: c.req.method, path: route.path, headers, query, body }
     const { id } = await engine.startRun(route.workflowId, input)
     if (route.respond === 'immediately') return c.json({ id }, 202)
     const run = await engine.awaitOutcome(id, ON_COMPLETE_WAIT_MS)
     if (run.status === 'succeeded') return c.json(run.output as object, 200)
+    // the request was taken and the run ended by its own logic: not a fault of the server (5xx)
     if (run.status === 'failed' || run.status === 'cancelled') {
-      return c.json({ error: run.error, runId: id }, 500 as ContentfulStatusCode)
+      return c.json({ error: run.error, runId: id }, 422)
     }
     return c.json({ id, status: run.status }, 202)
   })

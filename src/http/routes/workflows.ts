@@ -1,6 +1,6 @@
 // /api/v1/workflows: definitions and their versions, and starting runs of them.
 import { Hono } from 'hono'
-import { parseDuration } from '../../definition/duration.js'
+import { ValidationError } from '../../errors.js'
 import type { Engine } from '../../runtime/engine.js'
 import type { StoredVersion } from '../../store/workflows.js'
 import { check, readBody } from '../body.js'
@@ -12,6 +12,13 @@ function redact(definition: unknown): unknown {
   const d = definition as { trigger?: { with?: Record<string, unknown> } }
   if (!d?.trigger?.with || !('secret' in d.trigger.with)) return definition
   return { ...d, trigger: { ...d.trigger, with: { ...d.trigger.with, secret: '[redacted]' } } }
+}
+
+/** What a body that is not an object is, for the error that says so. */
+function kindOf(body: unknown): string {
+  if (body === undefined) return 'an empty body'
+  if (body === null) return 'null'
+  return Array.isArray(body) ? 'an array' : `a ${typeof body}`
 }
 
 export function workflowView(w: StoredVersion) {
@@ -57,12 +64,16 @@ export function workflowRoutes(engine: Engine): Hono {
   app.put('/:id', async (c) => {
     const body = await readBody(c, { yaml: true })
     const id = c.req.param('id')
-    const definition =
-      typeof body === 'object' && body !== null && !Array.isArray(body) ? { id, ...body } : body
-    if ((definition as { id?: unknown })?.id !== id) {
+    if (typeof body !== 'object' || body === null || Array.isArray(body)) {
+      throw new ValidationError('the request body must be a workflow definition', [
+        { path: '$', message: `must be an object, not ${kindOf(body)}` },
+      ])
+    }
+    const definition: { id?: unknown } = { id, ...body }
+    if (definition.id !== id) {
       throw new HttpError(
         'UNPROCESSABLE',
-        `the definition's id '${(definition as { id?: unknown }).id}' is not '${id}'`,
+        `the definition's id ${JSON.stringify(definition.id)?.slice(0, 100)} is not '${id}'`,
       )
     }
     const { version } = await engine.deploy(definition, { mustExist: true })
@@ -81,7 +92,7 @@ export function workflowRoutes(engine: Engine): Hono {
     const { input } = check(StartRunBody, await readBody(c), 'the request body')
     const { id, status } = await engine.startRun(c.req.param('id'), input)
     if (wait === undefined) return c.json({ id, status }, 202)
-    const run = await engine.getRun(id, parseDuration(/^\d+$/.test(wait) ? Number(wait) : wait) ?? 0)
+    const run = await engine.getRun(id, wait)
     const ended = run.status === 'succeeded' || run.status === 'failed' || run.status === 'cancelled'
     return ended ? c.json(run, 200) : c.json({ id, status: run.status }, 202)
   })
