@@ -16,6 +16,8 @@ const BENCHES = [
   { name: 'cpu-steps', figures: '5' },
   { name: 'waiting-memory', figures: '6' },
   { name: 'recovery', figures: '7' },
+  { name: 'sandbox', figures: '8' },
+  { name: 'fan-in', figures: '9' },
 ]
 
 function runBench(name, args) {

@@ -74,3 +74,11 @@ export function recoveryWorkflow(id, delay, countingUrl) {
     ],
   }
 }
+
+/** `n` data.set roots and one flow.merge that needs every one of them: an `n`-way fan-in. */
+export function fanIn(id, n) {
+  const steps = []
+  for (let i = 0; i < n; i++) steps.push({ id: `s${i}`, uses: 'data.set', with: { value: i } })
+  steps.push({ id: 'merge', uses: 'flow.merge', needs: steps.map((s) => s.id) })
+  return { id, trigger: { uses: 'manual' }, steps, output: '{{ $count($keys(steps.merge.output)) }}' }
+}

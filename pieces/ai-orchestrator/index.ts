@@ -7,6 +7,7 @@ import { embed } from './actions/embed.js'
 export default definePiece({
   name: 'ai-orchestrator',
   version: '1.0.0',
+  trusted: true,
   title: 'AI Orchestrator',
   description:
     'Chat completions and embeddings through the OpenAI-compatible API of the ALT_LAS AI Orchestrator (or any model gateway).',

@@ -9,6 +9,7 @@ import { switchAction } from './actions/switch.js'
 export default definePiece({
   name: 'flow',
   version: '1.0.0',
+  trusted: true,
   title: 'Flow',
   actions: [ifAction, switchAction, merge, delay, fail],
 })

@@ -2,4 +2,10 @@
 import { definePiece } from '../../src/piece-sdk/index.js'
 import { request } from './actions/request.js'
 
-export default definePiece({ name: 'http', version: '1.0.0', title: 'HTTP', actions: [request] })
+export default definePiece({
+  name: 'http',
+  version: '1.0.0',
+  title: 'HTTP',
+  trusted: true,
+  actions: [request],
+})

@@ -11,6 +11,7 @@ import { writeFile } from './actions/write-file.js'
 export default definePiece({
   name: 'os-integration',
   version: '1.0.0',
+  trusted: true,
   title: 'OS Integration',
   description:
     'Runs commands, reads, writes and lists files, and takes screenshots on a machine through the ALT_LAS OS Integration service.',

@@ -67,6 +67,7 @@ export const schedule = defineTrigger({
 export default definePiece({
   name: 'trigger',
   version: '1.0.0',
+  trusted: true,
   title: 'Triggers',
   actions: [],
   triggers: [manual, webhook, schedule],

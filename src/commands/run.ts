@@ -31,6 +31,7 @@ export async function runCommand(options: RunCommandOptions): Promise<number> {
   const definition = await loadDefinitionFile(options.file)
   const engine = await Engine.open(options.engine)
   try {
+    // no warm-up: a run of pure steps never starts a thread or a sandbox process
     engine.compile(definition)
     engine.events.on('step', (_runId, step) => {
       const extra =

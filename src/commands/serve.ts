@@ -26,6 +26,20 @@ export function engineOptions(config: Config) {
     leaseMs: parseDuration(config.runs.leaseTtl),
     passivateAfterMs: parseDuration(config.runs.passivateAfter),
     pollMs: parseDuration(config.runs.pollInterval),
+    maxInterruptions: config.runs.maxInterruptions,
+    expressions: {
+      timeoutMs: parseDuration(config.expressions.timeout),
+      maxDepth: config.expressions.maxDepth,
+      maxSequence: config.expressions.maxSequence,
+      maxResultBytes: config.expressions.maxResultBytes,
+    },
+    limits: config.limits,
+    sandbox: {
+      processes: config.sandbox.processes,
+      threadsPerProcess: config.sandbox.threadsPerProcess,
+      processMemoryMb: config.sandbox.processMemoryMb,
+      maxThreadsPerWorkflow: config.sandbox.maxThreadsPerWorkflow,
+    },
     pieces: config.pieces,
     credentials: credentialsFromConfig(config),
   }
@@ -88,6 +102,36 @@ function logRunWork(engine: Engine, log: pino.Logger): void {
   engine.events.on('log', (runId, stepId, level, msg, data) => {
     log[PINO_LEVEL[level]]({ runId, stepId, data }, msg)
   })
+  engine.events.on('dropped', (runId, reason, error) => {
+    log.warn({ runId, err: error }, `run left this process without ending: ${reason}`)
+  })
+  engine.events.on('sandbox', (event) => {
+    if (event.type === 'ready') log.debug(event, 'sandbox process ready')
+    else
+      log.warn(
+        { pid: event.pid, code: event.end.code, signal: event.end.signal, lostSteps: event.lost },
+        `sandbox process ended; its ${event.lost} step attempt(s) failed; starting another`,
+      )
+  })
+}
+
+/** Exit code of a process that met an error nobody handled: its supervisor should restart it. */
+const UNEXPECTED_EXIT = 70
+
+/**
+ * The policy for the truly unexpected (an error no code path handles): log it, and exit so that
+ * the process supervisor starts a clean process, which resumes every run from its checkpoints.
+ * Expected faults (the database away, a sandbox process dying, a lost lease) are handled where
+ * they happen and never come here.
+ */
+function onTheUnexpected(log: pino.Logger): void {
+  const fatal = (kind: string) => (error: unknown) => {
+    log.fatal({ err: error }, `${kind}: exiting for a clean restart; runs resume from their checkpoints`)
+    log.flush?.()
+    setTimeout(() => process.exit(UNEXPECTED_EXIT), 100).unref()
+  }
+  process.on('unhandledRejection', fatal('an unhandled rejection'))
+  process.on('uncaughtException', fatal('an uncaught exception'))
 }
 
 export async function serveCommand(options: { configFile?: string }): Promise<number> {
@@ -106,6 +150,9 @@ export async function serveCommand(options: { configFile?: string }): Promise<nu
     )
   }
   const engine = await Engine.open(engineOptions(config))
+  onTheUnexpected(log)
+  // threads and sandbox processes start alongside the deploys, routes and recovery below
+  engine.warmUp()
   for (const skipped of engine.skippedPieces) log.warn(skipped, 'piece skipped: it is broken')
   for (const piece of engine.registry.list()) {
     const origin = engine.registry.origin(piece.name)

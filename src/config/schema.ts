@@ -2,6 +2,7 @@
 // and an unknown key is an error.
 import { availableParallelism } from 'node:os'
 import * as v from 'valibot'
+import { DEFINITION_LIMITS } from '../definition/limits.js'
 import { DurationSchema } from '../definition/schema.js'
 
 const Port = v.pipe(v.number(), v.integer(), v.minValue(0), v.maxValue(65535))
@@ -66,6 +67,41 @@ export const ConfigSchema = v.strictObject({
       pollInterval: v.optional(DurationSchema, '500ms'),
       /** On SIGTERM, how long steps already in workers may take to finish. */
       shutdownGrace: v.optional(DurationSchema, '10s'),
+      /** A step attempt under way this many times when its process died fails with CRASHED. */
+      maxInterruptions: v.optional(Positive, 2),
+    }),
+    {},
+  ),
+  /** Bounds of each `{{ }}` evaluation: expressions run on the engine's own thread. */
+  expressions: v.optional(
+    v.strictObject({
+      timeout: v.optional(DurationSchema, '100ms'),
+      maxDepth: v.optional(Positive, 500),
+      /** A range is allocated at once, between two checks of the time budget: only this bounds it. */
+      maxSequence: v.optional(Positive, 100_000),
+      maxResultBytes: v.optional(Positive, 4 * 1024 * 1024),
+    }),
+    {},
+  ),
+  /** The processes that run user code (`code.run`) and pieces from packages: see docs/sandbox.md. */
+  sandbox: v.optional(
+    v.strictObject({
+      /** By default one more than `workers.threads`. */
+      processes: v.optional(Positive),
+      threadsPerProcess: v.optional(Positive, 1),
+      /** Resident memory of one sandbox process (heap, ArrayBuffers, everything); over it, it ends. */
+      processMemoryMb: v.optional(v.pipe(Positive, v.minValue(128)), 1024),
+      /** Threads one workflow may hold at once; by default all but one, so others always keep one. */
+      maxThreadsPerWorkflow: v.optional(Positive),
+    }),
+    {},
+  ),
+  /** How large a workflow may be: one over a limit is refused when deployed or validated. */
+  limits: v.optional(
+    v.strictObject({
+      maxSteps: v.optional(Positive, DEFINITION_LIMITS.maxSteps),
+      maxFanIn: v.optional(Positive, DEFINITION_LIMITS.maxFanIn),
+      maxDefinitionBytes: v.optional(Positive, DEFINITION_LIMITS.maxDefinitionBytes),
     }),
     {},
   ),

@@ -8,8 +8,16 @@ import type { PieceRegistry } from '../piece-sdk/registry.js'
 import { parseDuration } from './duration.js'
 import { checkGraph, type Edge, parseNeed } from './graph.js'
 import { issuesToProblems } from './issues.js'
+import { checkLimits, DEFINITION_LIMITS, type DefinitionLimits } from './limits.js'
 import { type StepDefinition, type WorkflowDefinition, WorkflowSchema } from './schema.js'
-import { compileTemplate, type ExpressionSyntaxError, isExpressionText, type Template } from './template.js'
+import {
+  compileTemplate,
+  EXPRESSION_LIMITS,
+  type ExpressionLimits,
+  type ExpressionSyntaxError,
+  isExpressionText,
+  type Template,
+} from './template.js'
 
 export interface RetryPolicy {
   attempts: number
@@ -42,10 +50,33 @@ export interface CompiledWorkflow {
   byId: Map<string, CompiledStep>
   /** Step ids that need each step. */
   dependents: Map<string, string[]>
+  /** Each step's outgoing edges by dependent: what it posts when it ends, without reading any needs. */
+  outgoing: Map<string, OutEdges[]>
   output: Template | undefined
 }
 
-export function compileWorkflow(raw: unknown, registry: PieceRegistry): CompiledWorkflow {
+/** The edges from one step to one dependent: the handles of the step that the dependent needs. */
+export interface OutEdges {
+  to: string
+  /** In the dependent's `needs` order. */
+  handles: string[]
+}
+
+export interface CompileOptions {
+  /** The bounds every expression of the workflow is evaluated within (the config's `expressions`). */
+  expressions?: ExpressionLimits
+  /** How large the workflow may be (the config's `limits`). */
+  limits?: DefinitionLimits
+}
+
+export function compileWorkflow(
+  raw: unknown,
+  registry: PieceRegistry,
+  options: CompileOptions = {},
+): CompiledWorkflow {
+  const limits = options.expressions ?? EXPRESSION_LIMITS
+  const tooLarge = checkLimits(raw, options.limits ?? DEFINITION_LIMITS)
+  if (tooLarge.length > 0) throw new ValidationError('the workflow definition is over the limits', tooLarge)
   const parsed = v.safeParse(WorkflowSchema, raw)
   if (!parsed.success) {
     const problems = [...issuesToProblems(parsed.issues), ...lenientChecks(raw, registry)]
@@ -66,7 +97,7 @@ export function compileWorkflow(raw: unknown, registry: PieceRegistry): Compiled
     problems.push(...checkStaticProps(trigger.props, definition.trigger.with, 'trigger.with'))
   }
 
-  const steps = definition.steps.map((step, i) => compileStep(step, i, registry, problems, syntax))
+  const steps = definition.steps.map((step, i) => compileStep(step, i, registry, limits, problems, syntax))
   for (const error of syntax) {
     problems.push({
       path: error.path,
@@ -80,7 +111,9 @@ export function compileWorkflow(raw: unknown, registry: PieceRegistry): Compiled
   )
   const outputErrors: ExpressionSyntaxError[] = []
   const output =
-    definition.output === undefined ? undefined : compileTemplate(definition.output, 'output', outputErrors)
+    definition.output === undefined
+      ? undefined
+      : compileTemplate(definition.output, 'output', outputErrors, limits)
   for (const error of outputErrors)
     problems.push({ path: 'output', message: `workflow output: ${error.message}` })
 
@@ -98,7 +131,7 @@ export function compileWorkflow(raw: unknown, registry: PieceRegistry): Compiled
     },
     steps: compiled,
     byId: new Map(compiled.map((s) => [s.id, s])),
-    dependents: dependentsById(compiled),
+    ...edgesById(compiled),
     output,
   }
 }
@@ -107,11 +140,12 @@ function compileStep(
   step: StepDefinition,
   index: number,
   registry: PieceRegistry,
+  limits: ExpressionLimits,
   problems: Problem[],
   syntax: ExpressionSyntaxError[],
 ): CompiledStep | undefined {
   const path = `steps[${index}]`
-  const props = compileTemplate(step.with, `${path}.with`, syntax)
+  const props = compileTemplate(step.with, `${path}.with`, syntax, limits)
   const action = registry.action(step.uses)
   if (!action) {
     problems.push({
@@ -213,15 +247,20 @@ function stepIdAt(definition: WorkflowDefinition, path: string): string {
   return (match && definition.steps[Number(match[1])]?.id) || '?'
 }
 
-function dependentsById(steps: CompiledStep[]): Map<string, string[]> {
-  const dependents = new Map<string, string[]>(steps.map((s) => [s.id, []]))
+/** Dependents and outgoing edges of every step, in step order, in one pass over the needs. */
+function edgesById(steps: CompiledStep[]): Pick<CompiledWorkflow, 'dependents' | 'outgoing'> {
+  const outgoing = new Map<string, OutEdges[]>(steps.map((s) => [s.id, []]))
   for (const step of steps) {
     for (const edge of step.needs) {
-      const list = dependents.get(edge.from)!
-      if (!list.includes(step.id)) list.push(step.id)
+      const list = outgoing.get(edge.from)!
+      // a step's needs of one source may be several handles; they are grouped under one entry
+      const last = list[list.length - 1]
+      if (last?.to === step.id) last.handles.push(edge.handle)
+      else list.push({ to: step.id, handles: [edge.handle] })
     }
   }
-  return dependents
+  const dependents = new Map([...outgoing].map(([id, edges]) => [id, edges.map((e) => e.to)]))
+  return { dependents, outgoing }
 }
 
 export function hashDefinition(definition: unknown): string {

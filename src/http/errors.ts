@@ -4,6 +4,7 @@ import type { Context } from 'hono'
 import { HTTPException } from 'hono/http-exception'
 import type { ContentfulStatusCode } from 'hono/utils/http-status'
 import { EngineError, isEngineError } from '../errors.js'
+import { isTransientFault } from '../store/faults.js'
 
 const STATUS: Record<string, ContentfulStatusCode> = {
   VALIDATION: 400,
@@ -33,7 +34,7 @@ export function errorBody(code: string, message: string, details?: unknown) {
 export function statusFor(error: unknown): ContentfulStatusCode {
   if (isEngineError(error)) return STATUS[error.code] ?? 500
   if (error instanceof HTTPException) return error.status as ContentfulStatusCode
-  return 500
+  return isTransientFault(error) ? 503 : 500
 }
 
 export function handleError(error: unknown, c: Context, report: (error: unknown) => void): Response {
@@ -46,6 +47,10 @@ export function handleError(error: unknown, c: Context, report: (error: unknown)
     const status = error.status as ContentfulStatusCode
     const code = status === 413 ? 'PAYLOAD_TOO_LARGE' : status === 401 ? 'UNAUTHORIZED' : 'BAD_REQUEST'
     return c.json(errorBody(code, error.message || 'bad request'), status)
+  }
+  // the database is away for a moment (a connection cut, a full disk): not a fault of this request
+  if (isTransientFault(error)) {
+    return c.json(errorBody('NOT_READY', `the database is not available: ${(error as Error).message}`), 503)
   }
   report(error)
   return c.json(errorBody('INTERNAL', 'an unexpected error happened on the server'), 500)

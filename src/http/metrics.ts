@@ -30,7 +30,7 @@ export function engineMetrics(engine: Engine): Registry {
     help: 'Steps waiting for a worker thread',
     registers: [registry],
     collect() {
-      this.set(engine.pool.queueSize)
+      this.set(engine.executors.queueSize)
     },
   })
   new Gauge({
@@ -38,7 +38,7 @@ export function engineMetrics(engine: Engine): Registry {
     help: 'Share of the pool threads busy (0..1)',
     registers: [registry],
     collect() {
-      this.set(engine.pool.utilization)
+      this.set(engine.executors.utilization)
     },
   })
   new Gauge({

@@ -152,6 +152,11 @@ export interface PieceDefinition {
   description?: string
   /** The credentials the piece needs, taken from the config (`credentials.<piece name>`). */
   auth?: PieceAuth
+  /**
+   * Runs no user code and is known not to exhaust memory: its steps run in the engine's own worker
+   * threads. Honoured only for built-in pieces; every other piece runs in sandbox processes.
+   */
+  trusted?: boolean
   // biome-ignore lint/suspicious/noExplicitAny: a piece holds actions of differing prop types
   actions: ActionDefinition<any, any>[]
   // biome-ignore lint/suspicious/noExplicitAny: as above

@@ -1,10 +1,13 @@
 // Where a step runs. Built-in actions marked `inline` (pure and quick: no I/O, no user code) run on
-// the engine's own thread, which saves the hop to a worker and back; every other action runs in the
-// worker pool. Both go through the same checks (src/workers/execute.ts).
+// the engine's own thread, which saves the hop to a worker and back; the actions of trusted built-in
+// pieces run in the engine's worker pool; everything else (user code, pieces from packages) runs in
+// sandbox processes, where a step that exhausts memory or crashes takes down only its own process.
+// All three go through the same checks (src/workers/execute.ts).
 import { type PieceRegistry, splitUses } from '../piece-sdk/registry.js'
 import { executeStep, stepLogger } from '../workers/execute.js'
-import type { LogSink, WorkerPool } from '../workers/pool.js'
+import type { LogSink } from '../workers/pool.js'
 import type { StepReply, StepTask } from '../workers/protocol.js'
+import type { Executors } from './executors.js'
 
 export interface StepRunner {
   run(task: Omit<StepTask, 'taskId'>, signal: AbortSignal, log: LogSink): Promise<StepReply>
@@ -12,18 +15,21 @@ export interface StepRunner {
   runsInline(uses: string): boolean
 }
 
+type Place = 'inline' | 'pool' | 'sandbox'
+
 export class StepDispatcher implements StepRunner {
-  private readonly inline = new Map<string, boolean>()
+  private readonly places = new Map<string, Place>()
 
   constructor(
     private readonly registry: PieceRegistry,
-    private readonly pool: WorkerPool,
+    private readonly executors: Executors,
     /** False sends every step to the pool (to measure what inline execution saves). */
     private readonly inlineAllowed = true,
   ) {}
 
   run(task: Omit<StepTask, 'taskId'>, signal: AbortSignal, log: LogSink): Promise<StepReply> {
-    if (!this.runsInline(task.uses)) return this.pool.run(task, signal, log)
+    const place = this.place(task.uses)
+    if (place !== 'inline') return this.executors.run(place, task, signal, log)
     return executeStep(
       this.registry,
       { ...task, taskId: 0 },
@@ -38,17 +44,21 @@ export class StepDispatcher implements StepRunner {
     )
   }
 
-  /** Only built-in pieces may run on the engine's thread: a piece from a package could stall it. */
   runsInline(uses: string): boolean {
-    let inline = this.inline.get(uses)
-    if (inline === undefined) {
-      const action = this.registry.action(uses)
-      inline =
-        this.inlineAllowed &&
-        action?.inline === true &&
-        this.registry.origin(splitUses(uses)[0]) === 'builtin'
-      this.inline.set(uses, inline)
+    return this.place(uses) === 'inline'
+  }
+
+  /** Only built-in pieces may run on the engine's thread or its pool: others could stall or crash it. */
+  place(uses: string): Place {
+    let place = this.places.get(uses)
+    if (place === undefined) {
+      const name = splitUses(uses)[0]
+      const builtin = this.registry.origin(name) === 'builtin'
+      const trusted = builtin && this.registry.piece(name)?.trusted === true
+      const inline = this.inlineAllowed && trusted && this.registry.action(uses)?.inline === true
+      place = inline ? 'inline' : trusted ? 'pool' : 'sandbox'
+      this.places.set(uses, place)
     }
-    return inline
+    return place
   }
 }

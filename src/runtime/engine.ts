@@ -6,19 +6,29 @@ import { randomUUID } from 'node:crypto'
 import { EventEmitter } from 'node:events'
 import { availableParallelism } from 'node:os'
 import { type CompiledWorkflow, compileWorkflow } from '../definition/compile.js'
-import { ConflictError, NotFoundError, ValidationError } from '../errors.js'
+import { type DefinitionLimits, definitionLimits } from '../definition/limits.js'
+import { type ExpressionLimits, expressionLimits } from '../definition/template.js'
+import { ConflictError, EngineError, NotFoundError, ValidationError } from '../errors.js'
 import type { Credentials } from '../piece-sdk/define.js'
 import { loadPieces, type PieceRegistry } from '../piece-sdk/registry.js'
 import { type PieceSource, resolvePieceSources } from '../piece-sdk/sources.js'
-import { CheckpointWriter, checkpointExecutor, type NewRunRow, type StepRow } from '../store/checkpoints.js'
+import type { SandboxEvent } from '../sandbox/sandbox-pool.js'
+import {
+  CheckpointWriter,
+  checkpointExecutor,
+  LeaseLostError,
+  type NewRunRow,
+  type StepRow,
+} from '../store/checkpoints.js'
 import { Leases } from '../store/leases.js'
 import { type Database, HotReads, openDatabase } from '../store/orm.js'
 import { type RunView, readRun } from '../store/runs.js'
 import { WorkflowStore } from '../store/workflows.js'
 import { normalisePath } from '../triggers/webhooks.js'
-import { WorkerPool } from '../workers/pool.js'
 import type { LogLevel } from '../workers/protocol.js'
 import { StepDispatcher } from './dispatch.js'
+import { Executors } from './executors.js'
+import { LruCache } from './lru-cache.js'
 import { resetForRetry, restoreRunState } from './restore.js'
 import { newStepState, RUN_ENDED, type RunState, type StepState } from './state.js'
 import { Supervisor } from './supervisor.js'
@@ -40,8 +50,25 @@ export interface EngineOptions {
   passivateAfterMs?: number
   /** How often due timers and orphaned runs are looked for (default 500 ms). */
   pollMs?: number
+  /** A step attempt under way this many times when its process died fails with CRASHED (default 2). */
+  maxInterruptions?: number
   /** Whether pure built-in actions run on the engine's thread (default true; false is for measuring). */
   inlineBuiltins?: boolean
+  /** The processes that run user code and pieces from packages (see docs/sandbox.md). */
+  sandbox?: Partial<SandboxSettings>
+  /** Bounds of every `{{ }}` evaluation, which runs on the engine's thread (default: EXPRESSION_LIMITS). */
+  expressions?: Partial<ExpressionLimits>
+  /** How large a workflow may be (default: DEFINITION_LIMITS). */
+  limits?: Partial<DefinitionLimits>
+}
+
+export interface SandboxSettings {
+  processes: number
+  threadsPerProcess: number
+  /** Resident memory of one sandbox process, ArrayBuffers included; over it the process ends. */
+  processMemoryMb: number
+  /** Threads one workflow may hold at once (default: all but one, at least one). */
+  maxThreadsPerWorkflow?: number
 }
 
 export const ENGINE_DEFAULTS = {
@@ -52,6 +79,10 @@ export const ENGINE_DEFAULTS = {
   leaseMs: 15_000,
   passivateAfterMs: 2_000,
   pollMs: 500,
+  /** Sandbox processes by default: one more than the pool's threads, so that one workflow can use
+   * every core while others still keep a thread (a workflow may hold all but one). */
+  sandbox: { threadsPerProcess: 1, processMemoryMb: 1024 },
+  maxInterruptions: 2,
 }
 
 export interface EngineEvents {
@@ -62,6 +93,14 @@ export interface EngineEvents {
   started: [runId: string, workflowId: string]
   /** A workflow was created, changed or deleted: triggers re-read it. */
   workflow: [workflowId: string]
+  /** A sandbox process ended (and the steps in it failed) or a new one became ready. */
+  sandbox: [event: SandboxEvent]
+  /**
+   * A run left this process's memory without ending: its lease was lost to another process, a
+   * checkpoint of it failed, or it could not be rebuilt. It goes on from what is durable, here or
+   * in another process.
+   */
+  dropped: [runId: string, reason: string, error: unknown]
 }
 
 export interface DeployResult {
@@ -71,9 +110,10 @@ export interface DeployResult {
 }
 
 const CLAIM_BATCH = 200
+/** Compiled workflow versions kept in memory; runs hold their own, so one dropped is only compiled again. */
+const COMPILED_VERSIONS = 1000
 
 export class Engine {
-  readonly events = new EventEmitter<EngineEvents>()
   readonly workflows: WorkflowStore
   readonly owner = randomUUID()
   private readonly writer: CheckpointWriter
@@ -83,32 +123,41 @@ export class Engine {
   private readonly leases: Leases
   private readonly timers = new Timers()
   private readonly supervisors = new Map<string, Supervisor>()
-  private readonly compiled = new Map<string, CompiledWorkflow>()
+  /** Compiled versions by `id@version`; bounded, since every version ever started may pass through. */
+  private readonly compiled = new LruCache<string, CompiledWorkflow>(COMPILED_VERSIONS)
   private readonly endWaiters = new Map<string, Set<(state: RunState) => void>>()
   /** Runs in flight and runs waiting their turn, per workflow with a `concurrency` limit. */
   private readonly gates = new Map<string, { active: Set<string>; queue: Supervisor[] }>()
   private readonly limits: { stepTimeoutMs: number; maxOutputBytes: number }
-  private readonly options: Required<Pick<EngineOptions, 'passivateAfterMs' | 'pollMs'>>
+  private readonly options: Required<Pick<EngineOptions, 'passivateAfterMs' | 'pollMs' | 'maxInterruptions'>>
   private readonly credentialValues: Record<string, Credentials>
+  private readonly expressionLimits: ExpressionLimits
+  private readonly definitionLimits: DefinitionLimits
   private poller: NodeJS.Timeout | undefined
   private renewer: NodeJS.Timeout | undefined
   private polling: Promise<void> | undefined
+  private renewing: Promise<void> | undefined
+  /** When the last renewal that went through started (performance.now()). */
+  private renewedAt = performance.now()
   private accepting = true
 
   private constructor(
     readonly db: Database,
     readonly registry: PieceRegistry,
-    readonly pool: WorkerPool,
+    readonly executors: Executors,
+    readonly events: EventEmitter<EngineEvents>,
     options: EngineOptions,
     /** Configured pieces left out because they are broken and marked `onError: skip`. */
     readonly skippedPieces: { origin: string; message: string }[] = [],
   ) {
     this.reads = new HotReads(db)
     this.workflows = new WorkflowStore(db.orm, this.reads)
-    this.dispatcher = new StepDispatcher(registry, pool, options.inlineBuiltins ?? true)
+    this.dispatcher = new StepDispatcher(registry, executors, options.inlineBuiltins ?? true)
     this.credentialValues = options.credentials ?? {}
-    this.writer = new CheckpointWriter(checkpointExecutor(db))
-    this.leases = new Leases(db.knex, this.owner, options.leaseMs ?? ENGINE_DEFAULTS.leaseMs)
+    this.expressionLimits = expressionLimits(options.expressions)
+    this.definitionLimits = definitionLimits(options.limits)
+    this.writer = new CheckpointWriter(checkpointExecutor(db, this.owner))
+    this.leases = new Leases(db.knex, this.owner, options.leaseMs ?? ENGINE_DEFAULTS.leaseMs, db.kind)
     this.limits = {
       stepTimeoutMs: options.stepTimeoutMs ?? ENGINE_DEFAULTS.stepTimeoutMs,
       maxOutputBytes: options.maxOutputBytes ?? ENGINE_DEFAULTS.maxOutputBytes,
@@ -116,6 +165,7 @@ export class Engine {
     this.options = {
       passivateAfterMs: options.passivateAfterMs ?? ENGINE_DEFAULTS.passivateAfterMs,
       pollMs: options.pollMs ?? ENGINE_DEFAULTS.pollMs,
+      maxInterruptions: options.maxInterruptions ?? ENGINE_DEFAULTS.maxInterruptions,
     }
     this.events.setMaxListeners(0)
     this.events.on('run', (runId, state) => {
@@ -138,25 +188,30 @@ export class Engine {
 
   static async open(options: EngineOptions): Promise<Engine> {
     const sources = resolvePieceSources(options.pieces ?? [])
-    // the worker threads start first: their start-up overlaps the database's
-    const pool = new WorkerPool({
-      threads: options.threads ?? ENGINE_DEFAULTS.threads,
+    const events = new EventEmitter<EngineEvents>()
+    // threads and sandbox processes start when first needed (or at `warmUp`), never before a
+    // start that may still fail
+    const threads = options.threads ?? ENGINE_DEFAULTS.threads
+    const executors = new Executors({
+      threads,
       memoryLimitMb: options.memoryLimitMb ?? ENGINE_DEFAULTS.memoryLimitMb,
+      sandbox: { ...ENGINE_DEFAULTS.sandbox, processes: threads + 1, ...definedOnly(options.sandbox) },
       pieceFiles: sources.files.map((f) => f.file),
       credentials: options.credentials,
+      onSandboxEvent: (event) => events.emit('sandbox', event),
     })
     const [db, loaded] = await Promise.allSettled([
       openDatabase(options.databaseUrl),
       loadPieces(sources.files),
     ])
     if (db.status === 'fulfilled' && loaded.status === 'fulfilled') {
-      return new Engine(db.value, loaded.value.registry, pool, options, [
+      return new Engine(db.value, loaded.value.registry, executors, events, options, [
         ...sources.skipped,
         ...loaded.value.skipped,
       ])
     }
     // nothing stays in flight when the start fails: the process can end cleanly
-    await pool.close()
+    await executors.close()
     if (db.status === 'fulfilled') await db.value.close()
     throw loaded.status === 'rejected' ? loaded.reason : (db as PromiseRejectedResult).reason
   }
@@ -173,7 +228,10 @@ export class Engine {
 
   /** Checks a definition; throws a ValidationError listing every problem. */
   compile(definition: unknown): CompiledWorkflow {
-    return compileWorkflow(definition, this.registry)
+    return compileWorkflow(definition, this.registry, {
+      expressions: this.expressionLimits,
+      limits: this.definitionLimits,
+    })
   }
 
   async deploy(
@@ -242,10 +300,7 @@ export class Engine {
     // on SQLite only this process uses the file: whatever another owner held is ours now
     const resumed = await this.poll(this.db.kind === 'sqlite')
     this.poller = setInterval(() => void this.poll(this.db.kind === 'sqlite'), this.options.pollMs)
-    this.renewer = setInterval(
-      () => void this.leases.renew(Date.now()).catch(() => {}),
-      this.leases.leaseMs / 3,
-    )
+    this.renewer = setInterval(() => void this.renew(), this.leases.leaseMs / 3)
     this.poller.unref()
     this.renewer.unref()
     return resumed
@@ -254,6 +309,12 @@ export class Engine {
   /** Starts a run: resolves once its row and its first steps are durable, before any step runs. */
   async startRun(workflowId: string, input: unknown, options: { version?: number; id?: string } = {}) {
     if (!this.accepting) throw new ConflictError('the engine is shutting down')
+    // no new work that cannot be stored: the caller may try again once /ready says so
+    if (!this.writer.healthy)
+      throw new EngineError(
+        'NOT_READY',
+        'the database is away or full: the run was not accepted, try again later',
+      )
     const { workflow, version } = await this.workflowVersion(workflowId, options.version)
     const id = options.id ?? randomUUID()
     if (this.supervisors.has(id)) throw new ConflictError(`run '${id}' exists already`)
@@ -289,7 +350,68 @@ export class Engine {
     return { id, status }
   }
 
-  private spawn(workflow: CompiledWorkflow, version: number, state: RunState, trigger: unknown): Supervisor {
+  /**
+   * Extends the leases of the runs in memory; a run whose lease another process took (this one
+   * stalled past it) is dropped at once, without another write.
+   */
+  private renew(): Promise<void> {
+    this.renewing ??= this.renewOnce().finally(() => {
+      this.renewing = undefined
+    })
+    return this.renewing
+  }
+
+  /**
+   * Leases are surely held until most of a lease after the start of the last renewal that went
+   * through (a monotonic clock: a stopped process wakes up knowing it may have lost them).
+   */
+  private leaseValid(): boolean {
+    return performance.now() < this.renewedAt + this.leases.leaseMs * 0.8
+  }
+
+  private async renewOnce(): Promise<void> {
+    const started = performance.now()
+    try {
+      const held = [...this.supervisors.keys()]
+      const renewed = await this.leases.renew(Date.now(), held)
+      const missing = new Map<string, number>()
+      for (const id of held) {
+        const supervisor = this.supervisors.get(id)
+        if (supervisor && !renewed.has(id)) missing.set(id, supervisor.epoch)
+      }
+      for (const id of await this.leases.lost(missing)) {
+        const supervisor = this.supervisors.get(id)
+        if (supervisor) this.drop(supervisor, 'its lease was taken over', new LeaseLostError(id))
+      }
+      this.renewedAt = started
+    } catch {
+      // the database is away: the leases are renewed at the next turn, or lost and taken over
+    }
+  }
+
+  /** Leaves a run in memory without ending it; `release` lets go of its lease for the next poll. */
+  private drop(supervisor: Supervisor, reason: string, error: unknown, release = false): void {
+    const id = supervisor.state.id
+    supervisor.stop()
+    if (this.supervisors.get(id) === supervisor) this.supervisors.delete(id)
+    for (const gate of this.gates.values()) {
+      gate.queue = gate.queue.filter((s) => s !== supervisor)
+      gate.active.delete(id)
+    }
+    this.events.emit('dropped', id, reason, error)
+    if (release) {
+      const fence = { runId: id, epoch: supervisor.epoch }
+      void this.writer.write({ runs: [{ id, owner: null, lease_until: null }], fence }).catch(() => {})
+    }
+  }
+
+  private spawn(
+    workflow: CompiledWorkflow,
+    version: number,
+    state: RunState,
+    trigger: unknown,
+    epoch = 1,
+  ): Supervisor {
     const supervisor = new Supervisor(workflow, version, state, trigger, {
       steps: this.dispatcher,
       writer: this.writer,
@@ -303,9 +425,18 @@ export class Engine {
         log: (runId, stepId, level, msg, data) => this.events.emit('log', runId, stepId, level, msg, data),
         settled: (s) => this.settled(s),
       },
+      leaseValid: () => this.leaseValid(),
+      renewLeases: () => this.renew(),
+      writeFailed: (s, error) => {
+        if (error instanceof LeaseLostError) this.drop(s, 'its lease was taken over', error)
+        else this.drop(s, 'a checkpoint of it failed', error, true)
+      },
     })
+    supervisor.epoch = epoch
     this.supervisors.set(state.id, supervisor)
-    void supervisor.done.then(() => this.supervisors.delete(state.id))
+    void supervisor.done.then(() => {
+      if (this.supervisors.get(state.id) === supervisor) this.supervisors.delete(state.id)
+    })
     return supervisor
   }
 
@@ -338,7 +469,10 @@ export class Engine {
     if (this.supervisors.get(supervisor.state.id) !== supervisor) return
     supervisor.passivate()
     this.supervisors.delete(supervisor.state.id)
-    void this.writer.write({ runs: [{ id: supervisor.state.id, owner: null, lease_until: null }] })
+    const fence = { runId: supervisor.state.id, epoch: supervisor.epoch }
+    void this.writer
+      .write({ runs: [{ id: supervisor.state.id, owner: null, lease_until: null }], fence })
+      .catch(() => {})
   }
 
   /** Claims runs that are due or orphaned, and resumes them. Returns how many it resumed. */
@@ -347,19 +481,33 @@ export class Engine {
     const run = async () => {
       let total = 0
       while (this.accepting) {
-        const ids = await this.leases.claim({
+        const claimed = await this.leases.claim({
           now: Date.now(),
           horizonMs: Math.min(1000, this.options.passivateAfterMs),
           limit: CLAIM_BATCH,
           ignoreLeases,
         })
-        const fresh = ids.filter((id) => !this.supervisors.has(id))
-        for (const supervisor of await this.restoreMany(fresh)) {
+        // a run still in memory that had to be claimed again lost its lease meanwhile (this process
+        // stalled past it): what it holds is not to be trusted, it is rebuilt from the checkpoints
+        for (const c of claimed) {
+          const stale = this.supervisors.get(c.id)
+          if (stale) this.drop(stale, 'its lease ran out while it was held', new LeaseLostError(c.id))
+        }
+        const fresh = claimed
+        // steps of a run whose process died count as interrupted; not those of a run let go cleanly
+        const takenOver = new Set(fresh.filter((c) => c.takenOver).map((c) => c.id))
+        const epochs = new Map(fresh.map((c) => [c.id, c.epoch]))
+        for (const supervisor of await this.restoreMany(
+          fresh.map((c) => c.id),
+          undefined,
+          epochs,
+        )) {
           if (supervisor.state.status === 'queued') void this.admit(supervisor)
-          else supervisor.resume()
+          else
+            supervisor.resume(takenOver.has(supervisor.state.id) ? this.options.maxInterruptions : undefined)
         }
         total += fresh.length
-        if (fresh.length === 0 || ids.length < CLAIM_BATCH) break
+        if (fresh.length === 0 || claimed.length < CLAIM_BATCH) break
       }
       return total
     }
@@ -372,7 +520,11 @@ export class Engine {
   }
 
   /** Rebuilds stored runs' supervisors from their checkpoints. */
-  private async restoreMany(ids: string[], prepare?: (state: RunState) => void): Promise<Supervisor[]> {
+  private async restoreMany(
+    ids: string[],
+    prepare?: (state: RunState) => void,
+    epochs?: Map<string, number>,
+  ): Promise<Supervisor[]> {
     if (ids.length === 0) return []
     const runs: Record<string, unknown>[] = await this.db.knex('runs').whereIn('id', ids)
     const rows: StepRow[] = await this.db.knex('step_states').whereIn('run_id', ids)
@@ -381,26 +533,47 @@ export class Engine {
     const supervisors: Supervisor[] = []
     for (const run of runs) {
       const id = run.id as string
-      const { workflow, version } = await this.workflowVersion(
-        run.workflow_id as string,
-        Number(run.workflow_version),
-      )
-      const state = restoreRunState(
-        workflow,
-        { id, status: run.status as RunState['status'] },
-        byRun.get(id) ?? [],
-      )
-      prepare?.(state)
-      const input = run.input === null ? null : JSON.parse(run.input as string)
-      supervisors.push(this.spawn(workflow, version, state, input))
+      try {
+        const { workflow, version } = await this.workflowVersion(
+          run.workflow_id as string,
+          Number(run.workflow_version),
+        )
+        const state = restoreRunState(
+          workflow,
+          { id, status: run.status as RunState['status'] },
+          byRun.get(id) ?? [],
+        )
+        prepare?.(state)
+        const input = run.input === null ? null : JSON.parse(run.input as string)
+        const epoch = epochs?.get(id) ?? Number(run.lease_epoch ?? 1)
+        supervisors.push(this.spawn(workflow, version, state, input, epoch))
+      } catch (error) {
+        // one run that cannot be rebuilt holds up no other: its lease runs out and it is tried
+        // again then (a restore asked for by a caller tells the caller)
+        if (!epochs) throw error
+        this.events.emit('dropped', id, 'it could not be rebuilt from its checkpoints', error)
+      }
     }
     return supervisors
   }
 
-  private async restore(id: string, prepare?: (state: RunState) => void): Promise<Supervisor> {
-    const [supervisor] = await this.restoreMany([id], prepare)
+  private async restore(id: string, epoch: number, prepare?: (state: RunState) => void): Promise<Supervisor> {
+    const [supervisor] = await this.restoreMany([id], prepare, undefined)
     if (!supervisor) throw new NotFoundError(`run '${id}' does not exist`)
+    supervisor.epoch = epoch
     return supervisor
+  }
+
+  /** Takes a run that is not in memory, for a cancel or a retry; explains when it cannot. */
+  private async take(id: string, statuses: RunState['status'][], doing: string): Promise<number> {
+    const epoch = await this.leases.take(id, Date.now(), statuses)
+    if (epoch !== undefined) return epoch
+    const run = await this.getRun(id)
+    if (!statuses.includes(run.status as RunState['status']))
+      throw new ConflictError(`run ${id} is ${run.status}: it cannot be ${doing}`)
+    throw new ConflictError(
+      `run ${id} is held by another process: try again there, or once its lease runs out`,
+    )
   }
 
   /** Resolves with the run's state once it has ended in this process, or with undefined after `ms`. */
@@ -474,7 +647,12 @@ export class Engine {
 
   /** Cancels a run that has not ended, in memory or passivated. */
   async cancelRun(id: string): Promise<void> {
-    const live = this.supervisors.get(id) ?? (await this.restore(id))
+    let live = this.supervisors.get(id)
+    if (!live) {
+      const run = await this.getRun(id)
+      if (RUN_ENDED.has(run.status as RunState['status'])) return
+      live = await this.restore(id, await this.take(id, ['queued', 'running', 'waiting'], 'cancelled'))
+    }
     live.cancel()
     await live.done
   }
@@ -482,7 +660,8 @@ export class Engine {
   /** A failed run goes on from its failed steps; what succeeded is not run again. */
   async retryRun(id: string): Promise<void> {
     if (this.supervisors.has(id)) throw new ConflictError(`run ${id} has not ended`)
-    const supervisor = await this.restore(id, (state) => {
+    const epoch = await this.take(id, ['failed'], 'retried (only failed runs can be)')
+    const supervisor = await this.restore(id, epoch, (state) => {
       if (state.status !== 'failed')
         throw new ConflictError(`run ${id} is ${state.status}: only failed runs can be retried`)
       resetForRetry(state)
@@ -495,19 +674,28 @@ export class Engine {
           error: null,
           output: null,
           finished_at: null,
-          owner: this.owner,
-          lease_until: Date.now() + this.leases.leaseMs,
         },
       ],
       steps: [...supervisor.state.steps.values()]
         .filter((s) => s.status === 'pending')
         .map((s) => supervisor.row(s)),
+      fence: { runId: id, epoch },
     })
     supervisor.resume()
   }
 
+  /** Starts the worker threads and sandbox processes now rather than at the first step. */
+  warmUp(): void {
+    this.executors.warmUp()
+  }
+
   get activeRuns(): number {
     return this.supervisors.size
+  }
+
+  /** False while checkpoints cannot be written (the database is away or full): they are retried. */
+  get checkpointsHealthy(): boolean {
+    return this.writer.healthy
   }
 
   get checkpointStats() {
@@ -528,6 +716,8 @@ export class Engine {
     }
     await this.polling
     this.timers.clear()
+    // while the database is away, what cannot be written stays for the next start to redo
+    if (!this.writer.healthy) this.writer.close()
     await this.writer.drain()
     // runs still held go back to the pool of claimable runs at once
     await this.db
@@ -535,7 +725,12 @@ export class Engine {
       .where({ owner: this.owner })
       .update({ owner: null, lease_until: null })
       .catch(() => {})
-    await this.pool.close()
+    await this.executors.close()
     await this.db.close()
   }
+}
+
+/** The keys of a partial settings object that have a value (undefined does not override a default). */
+function definedOnly<T extends object>(value: T | undefined): Partial<T> {
+  return Object.fromEntries(Object.entries(value ?? {}).filter(([, v]) => v !== undefined)) as Partial<T>
 }

@@ -1,33 +1,26 @@
-// The join rules: when a step's mailbox lets it run, or tells it that it will never run.
+// The join rules: when a step's mailbox lets it run, or tells it that it will never run. They read
+// counts, not the mailbox itself, so that each message a step receives costs O(1) however many it
+// needs (a 10,000-way fan-in decides 10,000 times).
 import type { Edge } from '../definition/graph.js'
 import type { Message } from './state.js'
 
 export type JoinDecision = 'wait' | 'run' | 'skip'
 
-function messageFor(edge: Edge, mailbox: readonly Message[]): Message | undefined {
-  return mailbox.find((m) => m.from === edge.from && m.handle === edge.handle)
+/** What a join decides on: how many needs a step has, how many resolved, and how many of those delivered. */
+export interface JoinCount {
+  needs: number
+  resolved: number
+  delivered: number
 }
 
 /**
  * `all`: ready once every need resolved; runs if at least one delivered, else skipped.
  * `any`: runs on the first delivery; skipped once every need resolved without one.
  */
-export function joinDecision(
-  needs: readonly Edge[],
-  mailbox: readonly Message[],
-  join: 'all' | 'any',
-): JoinDecision {
-  let resolved = 0
-  let delivered = 0
-  for (const edge of needs) {
-    const message = messageFor(edge, mailbox)
-    if (!message) continue
-    resolved++
-    if (message.delivered) delivered++
-  }
-  if (join === 'any' && delivered > 0) return 'run'
-  if (resolved < needs.length) return 'wait'
-  return delivered > 0 ? 'run' : 'skip'
+export function joinDecision(count: JoinCount, join: 'all' | 'any'): JoinDecision {
+  if (join === 'any' && count.delivered > 0) return 'run'
+  if (count.resolved < count.needs) return 'wait'
+  return count.delivered > 0 ? 'run' : 'skip'
 }
 
 /** `input` is the first delivering need in `needs` order; `inputs` holds every delivery by step id. */
@@ -37,12 +30,20 @@ export function stepInputs(
   triggerOutput: unknown,
 ): { input: unknown; inputs: Record<string, unknown> } {
   if (needs.length === 0) return { input: triggerOutput, inputs: {} }
+  // one pass over the mailbox, one over the needs: a wide join reads each message once
+  const deliveries = new Map<string, Map<string, Message>>()
+  for (const message of mailbox) {
+    if (!message.delivered) continue
+    const byHandle = deliveries.get(message.from) ?? new Map<string, Message>()
+    if (!byHandle.has(message.handle)) byHandle.set(message.handle, message)
+    deliveries.set(message.from, byHandle)
+  }
   const inputs: Record<string, unknown> = {}
   let input: unknown
   let found = false
   for (const edge of needs) {
-    const message = messageFor(edge, mailbox)
-    if (!message?.delivered) continue
+    const message = deliveries.get(edge.from)?.get(edge.handle)
+    if (!message) continue
     if (!found) {
       input = message.value
       found = true

@@ -22,6 +22,7 @@ export function restoreRunState(
     if (!step) continue
     step.status = row.status as StepStatus
     step.attempts = Number(row.attempts)
+    step.interruptions = Number(row.interruptions ?? 0)
     step.handle = row.handle ?? undefined
     step.output = row.output === null ? undefined : JSON.parse(row.output)
     step.error = row.error === null ? undefined : JSON.parse(row.error)
@@ -45,6 +46,7 @@ export function resetForRetry(state: RunState): string[] {
     if (!failedRun && step.status !== 'cancelled') continue
     step.status = 'pending'
     step.attempts = 0
+    step.interruptions = 0
     step.error = undefined
     step.output = undefined
     step.wakeAt = undefined

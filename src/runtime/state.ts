@@ -29,13 +29,24 @@ export interface StepState {
   id: string
   status: StepStatus
   attempts: number
+  /**
+   * How many times the current attempt was found `running` when its run was taken back after its
+   * process died: an attempt that keeps killing the engine stops being run again (`CRASHED`).
+   */
+  interruptions: number
   /** The handle the step fired, once it has. */
   handle?: string
   output?: unknown
   error?: StepError
   /** When a waiting step is due: the end of a delay or of a retry backoff. */
   wakeAt?: number
+  /**
+   * One message per need that has resolved, in the order they arrived (each step finishes once and
+   * posts once on each edge): its length is the count of resolved needs.
+   */
   mailbox: Message[]
+  /** How many messages of the mailbox delivered a value: with its length, all a join needs. */
+  deliveries: number
   startedAt?: number
   finishedAt?: number
 }
@@ -50,5 +61,5 @@ export interface RunState {
 }
 
 export function newStepState(id: string): StepState {
-  return { id, status: 'pending', attempts: 0, mailbox: [] }
+  return { id, status: 'pending', attempts: 0, interruptions: 0, mailbox: [], deliveries: 0 }
 }

@@ -22,6 +22,12 @@ export interface SupervisorDeps {
   limits: { stepTimeoutMs: number; maxOutputBytes: number }
   /** Told of every change a checkpoint made durable, and of every log line. */
   observer?: RunObserver
+  /** A checkpoint of the run failed (its lease was lost, or the database refused it): it stopped. */
+  writeFailed?: (supervisor: Supervisor, error: unknown) => void
+  /** Whether this process's leases were renewed recently enough to be surely held. */
+  leaseValid?: () => boolean
+  /** Renews the leases now; runs found lost meanwhile are stopped before it resolves. */
+  renewLeases?: () => Promise<void>
 }
 
 export interface RunObserver {
@@ -52,6 +58,9 @@ export class Supervisor {
   private readonly aborts = new Map<string, AbortController | undefined>()
   /** `steps.<id>.output` for expressions and code: every step that delivered. */
   private readonly outputs: Record<string, { output: unknown }> = {}
+  private stopped = false
+  /** The lease epoch this process holds the run with: every checkpoint is fenced by it. */
+  epoch = 1
 
   constructor(
     readonly workflow: CompiledWorkflow,
@@ -76,21 +85,40 @@ export class Supervisor {
     return this.receive({ type: 'start' }, inserting)
   }
 
-  /** After a restart or a retry: running steps run again, timers are armed, ready steps start. */
-  resume(): void {
-    this.receive({ type: 'resume' })
+  /**
+   * After a restart or a retry: running steps run again, timers are armed, ready steps start. With
+   * `maxInterruptions` (the run's process died), running steps count as interrupted.
+   */
+  resume(maxInterruptions?: number): void {
+    this.receive({ type: 'resume', maxInterruptions })
   }
 
   cancel(reason = 'the run was cancelled'): void {
     this.receive({ type: 'cancel', reason })
   }
 
+  /**
+   * Leaves the run at once, writing nothing more: its lease is lost, or a write failed and the run
+   * will be rebuilt from what is durable. Work in flight is aborted; its answers are dropped.
+   */
+  stop(): void {
+    this.stopped = true
+    this.passivate()
+    for (const controller of this.aborts.values()) controller?.abort()
+  }
+
+  get isStopped(): boolean {
+    return this.stopped
+  }
+
   private receive(event: RunEvent, inserting?: NewRunRow): Promise<void> {
+    if (this.stopped) return Promise.resolve()
     const runStatus = this.state.status
     const t = transition(this.workflow, this.state, event, this.deps.now())
     const idle = t.changed.size === 0 && t.effects.length === 0 && runStatus === this.state.status
     if (idle && !inserting) return Promise.resolve()
-    return this.commit(t.changed, t.effects, runStatus, inserting)
+    // a resumed step's interruption must be durable before it runs again, even a pure one
+    return this.commit(t.changed, t.effects, runStatus, inserting, event.type === 'resume')
   }
 
   private async commit(
@@ -98,11 +126,13 @@ export class Supervisor {
     effects: Effect[],
     previous: RunState['status'],
     inserting?: NewRunRow,
+    durableFirst = false,
   ): Promise<void> {
     const runChanged = previous !== this.state.status
     const checkpoint: Checkpoint = {
       newRuns: inserting ? [inserting] : undefined,
       steps: [...changed].map((id) => this.row(this.state.steps.get(id)!)),
+      fence: { runId: this.state.id, epoch: this.epoch },
     }
     // observers are told what this checkpoint holds, even when the run has moved on meanwhile
     const stepsTold = [...changed].map((id) => ({ ...this.state.steps.get(id)! }))
@@ -123,10 +153,22 @@ export class Supervisor {
     // it may start at once. Anything else waits for the checkpoint, and so does everything of a run
     // whose own row is in this checkpoint (if it fails, the run never existed).
     const early =
-      !inserting && effects.length > 0 && effects.every((e) => e.type === 'dispatch' && this.isPure(e.stepId))
+      !inserting &&
+      !durableFirst &&
+      effects.length > 0 &&
+      effects.every((e) => e.type === 'dispatch' && this.isPure(e.stepId))
     if (early) this.soon(() => this.performAll(effects))
     else this.chained = 0
-    await durable
+    try {
+      await durable
+    } catch (error) {
+      // a run being inserted never existed: its starter is told; any other run is left to the engine
+      if (inserting) throw error
+      this.stop()
+      this.deps.writeFailed?.(this, error)
+      return
+    }
+    if (this.stopped) return
     for (const step of stepsTold) this.deps.observer?.step?.(this.state.id, step)
     if (runTold) this.deps.observer?.run?.(this.state.id, runTold)
     if (!early) this.performAll(effects)
@@ -223,6 +265,14 @@ export class Supervisor {
     const controller = this.deps.steps.runsInline(spec.uses) ? undefined : new AbortController()
     this.aborts.set(stepId, controller)
     try {
+      // a step with effects starts only while the run's lease is surely held: after a stall (a
+      // stopped process, a long pause) the leases are checked first, and a run lost meanwhile stops
+      while (controller && this.deps.leaseValid && !this.deps.leaseValid()) {
+        await this.deps.renewLeases?.()
+        if (this.stopped || step.status !== 'running') return
+        // the database did not answer: the lease cannot be vouched for, so wait for it
+        if (!this.deps.leaseValid()) await new Promise((resolve) => setTimeout(resolve, 500))
+      }
       const { input, inputs } = stepInputs(spec.needs, step.mailbox, this.trigger)
       let props: unknown
       try {
@@ -288,7 +338,10 @@ export class Supervisor {
     }
   }
 
-  log(stepId: string | null, level: LogLevel, msg: string, data?: unknown): void {
+  log(stepId: string | null, level: LogLevel, text: string, data?: unknown): void {
+    if (this.stopped) return
+    // PostgreSQL text holds no NUL: a step's `console.log('\0')` must not cost its commit
+    const msg = text.includes('\0') ? text.replaceAll('\0', '\\0') : text
     this.deps.writer.log({
       run_id: this.state.id,
       step_id: stepId,
@@ -330,6 +383,7 @@ export class Supervisor {
       step_id: step.id,
       status: step.status,
       attempts: step.attempts,
+      interruptions: step.interruptions,
       handle: step.handle ?? null,
       output: step.output === undefined ? null : JSON.stringify(step.output),
       error: step.error ? JSON.stringify(step.error) : null,

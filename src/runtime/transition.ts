@@ -1,10 +1,17 @@
 // What follows from each event of a run: the rules of the engine as one function of
 // (workflow, state, event) → effects. The supervisor applies the effects; nothing here does I/O.
 // The state is updated in place (it can hold thousands of steps); every change is listed in `changed`.
-import type { CompiledWorkflow } from '../definition/compile.js'
-import { joinDecision } from './join.js'
+import type { CompiledStep, CompiledWorkflow, OutEdges } from '../definition/compile.js'
+import { type JoinDecision, joinDecision } from './join.js'
 import { retryDelay } from './retry.js'
-import { RUN_ENDED, type RunState, STEP_ENDED, type StepError, type StepState } from './state.js'
+import {
+  RUN_ENDED,
+  type RunState,
+  STEP_ENDED,
+  type StepError,
+  type StepState,
+  type StepStatus,
+} from './state.js'
 
 export type RunEvent =
   | { type: 'start' }
@@ -13,8 +20,12 @@ export type RunEvent =
   | { type: 'failed'; stepId: string; error: StepError; retryable: boolean; retryAfterMs?: number }
   | { type: 'due'; stepId: string }
   | { type: 'cancel'; reason: string }
-  /** Rebuilt from checkpoints: running steps run again, timers are armed, ready steps start. */
-  | { type: 'resume' }
+  /**
+   * Rebuilt from checkpoints: running steps run again, timers are armed, ready steps start. With
+   * `maxInterruptions` (a run taken over from a process that died), each running step's attempt
+   * counts as interrupted, and one interrupted that many times fails with `CRASHED` instead.
+   */
+  | { type: 'resume'; maxInterruptions?: number }
 
 export type Effect =
   | { type: 'dispatch'; stepId: string }
@@ -47,7 +58,7 @@ export function transition(wf: CompiledWorkflow, state: RunState, event: RunEven
       break
     case 'waiting': {
       const step = at(state, event.stepId)
-      step.status = 'waiting'
+      setStatus(state, step, 'waiting')
       step.wakeAt = event.until
       step.output = event.value
       step.error = undefined
@@ -65,7 +76,7 @@ export function transition(wf: CompiledWorkflow, state: RunState, event: RunEven
       endRun(state, 'cancelled', undefined, now, t)
       break
     case 'resume':
-      resume(wf, state, now, t)
+      resume(wf, state, event.maxInterruptions, now, t)
       break
   }
   settle(state, t)
@@ -80,8 +91,9 @@ function at(state: RunState, stepId: string): StepState {
 
 function begin(state: RunState, stepId: string, now: number, t: Transition): void {
   const step = at(state, stepId)
-  step.status = 'running'
+  setStatus(state, step, 'running')
   step.attempts += 1
+  step.interruptions = 0
   step.startedAt ??= now
   step.wakeAt = undefined
   t.changed.add(stepId)
@@ -100,7 +112,7 @@ function finish(
 ): void {
   const step = at(state, stepId)
   if (STEP_ENDED.has(step.status)) return
-  step.status = status
+  setStatus(state, step, status)
   if (status === 'succeeded') step.error = undefined
   step.handle = handle
   step.output = value
@@ -110,19 +122,58 @@ function finish(
   route(wf, state, stepId, handle, value, now, t)
 }
 
-function resume(wf: CompiledWorkflow, state: RunState, now: number, t: Transition): void {
+function resume(
+  wf: CompiledWorkflow,
+  state: RunState,
+  maxInterruptions: number | undefined,
+  now: number,
+  t: Transition,
+): void {
   state.status = 'running'
+  // read before anything changes: a crashed step's failure routes on and may start other steps
+  const running = wf.steps.map((s) => at(state, s.id)).filter((step) => step.status === 'running')
+  const again: StepState[] = []
+  const crashing: StepState[] = []
+  for (const step of running) {
+    if (maxInterruptions !== undefined) {
+      step.interruptions += 1
+      t.changed.add(step.id)
+    }
+    if (maxInterruptions === undefined || step.interruptions < maxInterruptions) again.push(step)
+    else crashing.push(step)
+  }
+  for (const step of crashing) {
+    crashed(wf, state, step, now, t)
+    if (RUN_ENDED.has(state.status)) return
+  }
+  for (const step of again) t.effects.push({ type: 'dispatch', stepId: step.id })
   for (const spec of wf.steps) {
     const step = at(state, spec.id)
-    if (step.status === 'running') t.effects.push({ type: 'dispatch', stepId: step.id })
-    else if (step.status === 'waiting')
-      t.effects.push({ type: 'timer', stepId: step.id, at: step.wakeAt ?? now })
+    if (step.status === 'waiting') t.effects.push({ type: 'timer', stepId: step.id, at: step.wakeAt ?? now })
     else if (step.status === 'pending') {
-      const decision = spec.needs.length === 0 ? 'run' : joinDecision(spec.needs, step.mailbox, spec.join)
+      const decision = decide(spec, step)
       if (decision === 'run') begin(state, step.id, now, t)
       else if (decision === 'skip') skip(wf, state, step.id, now, t)
     }
   }
+}
+
+/**
+ * An attempt that was under way each time its process died is likely what killed it: it fails
+ * instead of taking the engine down once more. CRASHED is terminal: `retry` does not run it again
+ * (another attempt would only crash again), while `onError` applies to it as to any failure.
+ */
+function crashed(wf: CompiledWorkflow, state: RunState, step: StepState, now: number, t: Transition): void {
+  const times = step.interruptions === 1 ? 'once' : `${step.interruptions} times`
+  const why = `the step's attempt was interrupted ${times} (the engine stopped while it ran)`
+  const message = `${why}; not running it again`
+  failed(
+    wf,
+    state,
+    { type: 'failed', stepId: step.id, error: { code: 'CRASHED', message }, retryable: false },
+    now,
+    t,
+  )
 }
 
 /** Puts the messages a finished step sends into its dependents' mailboxes, deciding nothing. */
@@ -133,19 +184,34 @@ export function post(
   fired: string | undefined,
   value: unknown,
 ) {
-  for (const dependentId of wf.dependents.get(from) ?? []) {
-    const step = at(state, dependentId)
-    for (const edge of wf.byId.get(dependentId)!.needs) {
-      if (edge.from !== from) continue
-      const delivered = fired !== undefined && edge.handle === fired
-      step.mailbox.push({ from, handle: edge.handle, delivered, value: delivered ? value : undefined })
-    }
+  for (const edges of wf.outgoing.get(from) ?? []) deliver(at(state, edges.to), from, edges, fired, value)
+}
+
+/** One message per handle the dependent needs of `from`: the one that fired delivers `value`. */
+function deliver(
+  step: StepState,
+  from: string,
+  edges: OutEdges,
+  fired: string | undefined,
+  value: unknown,
+): void {
+  for (const handle of edges.handles) {
+    const delivered = fired !== undefined && handle === fired
+    step.mailbox.push({ from, handle, delivered, value: delivered ? value : undefined })
+    if (delivered) step.deliveries++
   }
+}
+
+/** What the step's mailbox says now; a root step (no needs) is always ready. */
+function decide(spec: CompiledStep, step: StepState): JoinDecision {
+  if (spec.needs.length === 0) return 'run'
+  const count = { needs: spec.needs.length, resolved: step.mailbox.length, delivered: step.deliveries }
+  return joinDecision(count, spec.join)
 }
 
 function skip(wf: CompiledWorkflow, state: RunState, stepId: string, now: number, t: Transition): void {
   const step = at(state, stepId)
-  step.status = 'skipped'
+  setStatus(state, step, 'skipped')
   step.finishedAt = now
   t.changed.add(stepId)
   route(wf, state, stepId, undefined, undefined, now, t)
@@ -164,27 +230,17 @@ function route(
   const work: [string, string | undefined, unknown][] = [[fromId, fired, value]]
   while (work.length > 0) {
     const [from, handle, delivered] = work.pop()!
-    for (const dependentId of wf.dependents.get(from) ?? []) {
-      const dependent = wf.byId.get(dependentId)!
-      const step = at(state, dependentId)
-      for (const edge of dependent.needs) {
-        if (edge.from !== from) continue
-        const message = handle !== undefined && edge.handle === handle
-        step.mailbox.push({
-          from,
-          handle: edge.handle,
-          delivered: message,
-          value: message ? delivered : undefined,
-        })
-      }
+    for (const edges of wf.outgoing.get(from) ?? []) {
+      const step = at(state, edges.to)
+      deliver(step, from, edges, handle, delivered)
       if (step.status !== 'pending') continue
-      const decision = joinDecision(dependent.needs, step.mailbox, dependent.join)
-      if (decision === 'run') begin(state, dependentId, now, t)
+      const decision = decide(wf.byId.get(edges.to)!, step)
+      if (decision === 'run') begin(state, edges.to, now, t)
       else if (decision === 'skip') {
-        step.status = 'skipped'
+        setStatus(state, step, 'skipped')
         step.finishedAt = now
-        t.changed.add(dependentId)
-        work.push([dependentId, undefined, undefined])
+        t.changed.add(edges.to)
+        work.push([edges.to, undefined, undefined])
       }
     }
   }
@@ -203,7 +259,7 @@ function failed(
   const delay = retryDelay(spec.retry, step.attempts, event)
   step.error = event.error
   if (delay !== undefined) {
-    step.status = 'waiting'
+    setStatus(state, step, 'waiting')
     step.wakeAt = now + delay
     t.changed.add(step.id)
     t.effects.push({ type: 'timer', stepId: step.id, at: step.wakeAt })
@@ -213,7 +269,7 @@ function failed(
   if (spec.onError === 'continue') finish(wf, state, step.id, 'failed', 'out', { error }, now, t)
   else if (spec.onError === 'branch') finish(wf, state, step.id, 'failed', 'error', error, now, t)
   else {
-    step.status = 'failed'
+    setStatus(state, step, 'failed')
     step.finishedAt = now
     t.changed.add(step.id)
     endRun(state, 'failed', { ...event.error, stepId: step.id }, now, t)
@@ -240,7 +296,7 @@ function endRun(
   state.error = error ?? { code: 'CANCELLED', message: 'the run was cancelled' }
   for (const step of state.steps.values()) {
     if (step.status !== 'running' && step.status !== 'waiting') continue
-    step.status = 'cancelled'
+    setStatus(state, step, 'cancelled')
     step.error = {
       code: 'CANCELLED',
       message: `cancelled: ${status === 'failed' ? 'the run failed' : 'the run was cancelled'}`,
@@ -256,16 +312,43 @@ function endRun(
 /** A run whose steps have all ended has succeeded; one with only timers left is waiting. */
 function settle(state: RunState, t: Transition): void {
   if (RUN_ENDED.has(state.status)) return
-  let running = 0
-  let waiting = 0
-  for (const step of state.steps.values()) {
-    if (step.status === 'running') running++
-    else if (step.status === 'waiting') waiting++
-  }
+  const { running, waiting } = liveSteps(state)
   if (running === 0 && waiting === 0) {
     state.status = 'succeeded'
     t.effects.push({ type: 'ended' })
   } else {
     state.status = running === 0 ? 'waiting' : 'running'
   }
+}
+
+/**
+ * How many steps of a run are running and waiting, counted once per state object and then kept
+ * as statuses change, so that settling after each event costs O(1), not O(steps). Not part of the
+ * state: a state rebuilt (from checkpoints, or from JSON) is counted afresh. Step statuses change
+ * here, through `setStatus`, and nowhere else once a state has met `transition`.
+ */
+const live = new WeakMap<RunState, { running: number; waiting: number }>()
+
+function liveSteps(state: RunState): { running: number; waiting: number } {
+  let counts = live.get(state)
+  if (!counts) {
+    counts = { running: 0, waiting: 0 }
+    for (const step of state.steps.values()) {
+      if (step.status === 'running') counts.running++
+      else if (step.status === 'waiting') counts.waiting++
+    }
+    live.set(state, counts)
+  }
+  return counts
+}
+
+function setStatus(state: RunState, step: StepState, status: StepStatus): void {
+  const counts = live.get(state)
+  if (counts && step.status !== status) {
+    if (step.status === 'running') counts.running--
+    else if (step.status === 'waiting') counts.waiting--
+    if (status === 'running') counts.running++
+    else if (status === 'waiting') counts.waiting++
+  }
+  step.status = status
 }

@@ -1,8 +1,12 @@
 // The checkpoint writer: every change to runs, steps and run logs goes through here. Writes that
 // arrive while a transaction is in flight are grouped into the next one (group commit), and each
-// caller is answered only once its rows are durable. On SQLite a batch is written synchronously
-// with prepared statements on knex's own connection; on PostgreSQL through knex.
+// caller is answered only once its rows are durable. A write may be fenced: it is made only while
+// this process still holds its run with the lease epoch it was given, so that a process that lost
+// a run can never write over its successor. On SQLite a batch is written synchronously with
+// prepared statements on knex's own connection; on PostgreSQL through knex.
 import type { Knex } from '@mikro-orm/knex'
+import { EngineError } from '../errors.js'
+import { isTransientFault } from './faults.js'
 import { type Database, pgQuery, type SqliteConnection } from './orm.js'
 
 export interface NewRunRow {
@@ -36,6 +40,7 @@ export interface StepRow {
   step_id: string
   status: string
   attempts: number
+  interruptions: number
   handle: string | null
   output: string | null
   error: string | null
@@ -58,18 +63,48 @@ export interface Checkpoint {
   runs?: RunPatch[]
   steps?: StepRow[]
   logs?: LogRow[]
+  /**
+   * The run this checkpoint belongs to and the lease epoch this process holds it with: nothing of
+   * the run is written unless the process still holds it with that epoch (LeaseLostError).
+   */
+  fence?: Fence
 }
+
+export interface Fence {
+  runId: string
+  epoch: number
+}
+
+/** A write refused by its fence: another process took the run over. */
+export class LeaseLostError extends EngineError {
+  constructor(readonly runId: string) {
+    super('LEASE_LOST', `run ${runId} is no longer held by this process`, { level: 'warning' })
+  }
+}
+
+interface Waiter {
+  checkpoint: Checkpoint
+  resolve: () => void
+  reject: (error: unknown) => void
+}
+
+/** While the database is away, a batch is tried again after these pauses (the last one repeats). */
+const RETRY_MS = [50, 100, 250, 500, 1_000, 2_000, 5_000]
 
 export class CheckpointWriter {
   private newRuns = new Map<string, NewRunRow>()
   private runs = new Map<string, RunPatch>()
   private steps = new Map<string, StepRow>()
   private logs: LogRow[] = []
-  private waiters: { resolve: () => void; reject: (error: unknown) => void }[] = []
+  private fences = new Map<string, number>()
+  private waiters: Waiter[] = []
   private flushing: Promise<void> | undefined
   private scheduled = false
+  private closed = false
   /** Transactions committed and rows written, for metrics and benchmarks. */
   readonly stats = { commits: 0, rows: 0 }
+  /** The last commit failed for a fault of the database (it is away, or its disk is full). */
+  faulted: unknown = undefined
 
   constructor(private readonly executor: CheckpointExecutor) {}
 
@@ -77,9 +112,19 @@ export class CheckpointWriter {
   write(checkpoint: Checkpoint): Promise<void> {
     this.add(checkpoint)
     return new Promise((resolve, reject) => {
-      this.waiters.push({ resolve, reject })
+      this.waiters.push({ checkpoint, resolve, reject })
       this.schedule()
     })
+  }
+
+  /** Whether the database took the last batch: false while it is away and batches wait. */
+  get healthy(): boolean {
+    return this.faulted === undefined
+  }
+
+  /** Stops retrying: whatever still waits is rejected (the engine is closing). */
+  close(): void {
+    this.closed = true
   }
 
   /** Log lines need no answer: they ride along with the next commit. */
@@ -96,7 +141,8 @@ export class CheckpointWriter {
     }
   }
 
-  private add({ newRuns, runs, steps, logs }: Checkpoint): void {
+  private add({ newRuns, runs, steps, logs, fence }: Checkpoint): void {
+    if (fence) this.fences.set(fence.runId, fence.epoch)
     for (const row of newRuns ?? []) this.newRuns.set(row.id, { ...row })
     for (const patch of runs ?? []) {
       // a run not inserted yet is inserted as patched: one row, and no update of a row not yet there
@@ -132,24 +178,72 @@ export class CheckpointWriter {
       runs: [...this.runs.values()],
       steps: [...this.steps.values()],
       logs: this.logs,
+      fences: this.fences,
     }
     const waiters = this.waiters
     this.newRuns = new Map()
     this.runs = new Map()
     this.steps = new Map()
     this.logs = []
+    this.fences = new Map()
     this.waiters = []
     try {
-      const rows = batch.newRuns.length + batch.runs.length + batch.steps.length + batch.logs.length
-      if (rows > 0) {
-        await this.executor.commit(batch)
+      const refused = await this.commitRetrying(batch)
+      answer(waiters, refused)
+    } catch (error) {
+      // a batch the database refuses for its rows: each caller's rows alone, so that one bad row
+      // fails only its own run
+      if (waiters.length <= 1) for (const waiter of waiters) waiter.reject(error)
+      else await this.onePerCaller(waiters, batch.logs)
+    }
+  }
+
+  /** Commits a batch; while the database is away (a transient fault), tries again and again. */
+  private async commitRetrying(batch: Batch): Promise<Set<string>> {
+    const rows = batch.newRuns.length + batch.runs.length + batch.steps.length + batch.logs.length
+    if (rows === 0) return new Set()
+    for (let attempt = 0; ; attempt++) {
+      try {
+        const refused = await this.executor.commit(batch)
+        this.faulted = undefined
         this.stats.commits++
         this.stats.rows += rows
+        return refused
+      } catch (error) {
+        if (!isTransientFault(error) || this.closed) throw error
+        this.faulted = error
+        await new Promise((resolve) => setTimeout(resolve, RETRY_MS[Math.min(attempt, RETRY_MS.length - 1)]))
       }
-      for (const waiter of waiters) waiter.resolve()
-    } catch (error) {
-      for (const waiter of waiters) waiter.reject(error)
     }
+  }
+
+  private async onePerCaller(waiters: Waiter[], logs: LogRow[]): Promise<void> {
+    for (const waiter of waiters) {
+      const { checkpoint } = waiter
+      const fences = new Map(checkpoint.fence ? [[checkpoint.fence.runId, checkpoint.fence.epoch]] : [])
+      try {
+        const refused = await this.commitRetrying({
+          newRuns: checkpoint.newRuns ?? [],
+          runs: checkpoint.runs ?? [],
+          steps: checkpoint.steps ?? [],
+          logs: checkpoint.logs ?? [],
+          fences,
+        })
+        answer([waiter], refused)
+      } catch (error) {
+        waiter.reject(error)
+      }
+    }
+    // the log lines of the batch, on their own; lost if even they are refused
+    await this.commitRetrying({ newRuns: [], runs: [], steps: [], logs, fences: new Map() }).catch(() => {})
+  }
+}
+
+function answer(waiters: Waiter[], refused: Set<string>): void {
+  for (const waiter of waiters) {
+    const runId = waiter.checkpoint.fence?.runId
+    if (runId !== undefined && refused.has(runId)) waiter.reject(new LeaseLostError(runId))
+    else waiter.resolve()
   }
 }
 
@@ -159,19 +253,31 @@ export interface Batch {
   runs: RunPatch[]
   steps: StepRow[]
   logs: LogRow[]
+  /** Per fenced run, the lease epoch its rows are written with. */
+  fences: Map<string, number>
 }
 
 /**
  * Writes a batch in one transaction: inserts new runs, upserts step states on (run_id, step_id),
- * updates runs and inserts log lines. Resolves once the batch is committed.
+ * updates runs and inserts log lines. Rows of a fenced run are written only if `owner` still holds
+ * the run with the batch's epoch for it. Resolves, once the batch is committed, with the fenced runs
+ * whose rows were refused.
  */
 export interface CheckpointExecutor {
-  commit(batch: Batch): Promise<void>
+  commit(batch: Batch): Promise<Set<string>>
 }
 
 /** The executor for a database: synchronous prepared statements on SQLite, array statements on PostgreSQL. */
-export function checkpointExecutor(db: Pick<Database, 'knex' | 'sqlite'>): CheckpointExecutor {
-  return db.sqlite ? new SqliteExecutor(db.sqlite) : new PostgresExecutor(db.knex)
+export function checkpointExecutor(db: Pick<Database, 'knex' | 'sqlite'>, owner: string): CheckpointExecutor {
+  return db.sqlite ? new SqliteExecutor(db.sqlite, owner) : new PostgresExecutor(db.knex, owner)
+}
+
+/** The fenced runs of a batch that are not inserted by it (a run being inserted is held by its writer). */
+function fencedRuns(batch: Batch): Map<string, number> {
+  if (batch.fences.size === 0 || batch.newRuns.length === 0) return batch.fences
+  const fenced = new Map(batch.fences)
+  for (const row of batch.newRuns) fenced.delete(row.id)
+  return fenced
 }
 
 const RUN_COLUMNS = [
@@ -193,6 +299,7 @@ const STEP_COLUMNS = [
   'step_id',
   'status',
   'attempts',
+  'interruptions',
   'handle',
   'output',
   'error',
@@ -231,10 +338,15 @@ const MAX_STATEMENTS = 256
  */
 export class SqliteExecutor implements CheckpointExecutor {
   private readonly statements = new Map<string, ReturnType<SqliteConnection['prepare']>>()
-  private readonly write: (batch: Batch) => void
+  private readonly write: (batch: Batch) => Set<string>
 
-  constructor(private readonly db: SqliteConnection) {
-    this.write = db.transaction((batch: Batch) => {
+  constructor(
+    private readonly db: SqliteConnection,
+    private readonly owner: string,
+  ) {
+    this.write = db.transaction((whole: Batch) => {
+      const refused = this.refused(fencedRuns(whole))
+      const batch = refused.size === 0 ? whole : without(whole, refused)
       if (batch.newRuns.length > 0) {
         const insert = this.statement(INSERT_RUN)
         for (const row of batch.newRuns) insert.run(RUN_COLUMNS.map((c) => binding(row[c])))
@@ -255,15 +367,28 @@ export class SqliteExecutor implements CheckpointExecutor {
         const insert = this.statement(INSERT_LOG)
         for (const row of batch.logs) insert.run(LOG_COLUMNS.map((c) => binding(row[c])))
       }
+      return refused
     })
   }
 
-  async commit(batch: Batch): Promise<void> {
+  async commit(batch: Batch): Promise<Set<string>> {
     // knex may hold a transaction of its own open on this same connection across awaits (a claim,
     // `em.transactional`, a migration): never write into it, wait until it has ended
     while (this.db.inTransaction) await new Promise((resolve) => setImmediate(resolve))
     // synchronous: once it returns, the transaction is committed
-    this.write(batch)
+    return this.write(batch)
+  }
+
+  /** Fenced runs that this process no longer holds with their epoch, read inside the transaction. */
+  private refused(fenced: Map<string, number>): Set<string> {
+    const refused = new Set<string>()
+    if (fenced.size === 0) return refused
+    const read = this.statement('select owner, lease_epoch from runs where id = ?')
+    for (const [id, epoch] of fenced) {
+      const [row] = read.all([id]) as { owner: string | null; lease_epoch: number }[]
+      if (row && (row.owner !== this.owner || Number(row.lease_epoch) !== epoch)) refused.add(id)
+    }
+    return refused
   }
 
   private statement(sql: string): ReturnType<SqliteConnection['prepare']> {
@@ -299,6 +424,7 @@ const PG_STEP_COLUMNS: Typed<keyof StepRow> = [
   ['step_id', 'text'],
   ['status', 'text'],
   ['attempts', 'int'],
+  ['interruptions', 'int'],
   ['handle', 'text'],
   ['output', 'text'],
   ['error', 'text'],
@@ -339,20 +465,20 @@ function columnArrays<R>(rows: R[], columns: Typed<keyof R & string>): unknown[]
 const names = (columns: Typed<string>) => columns.map(([c]) => c).join(', ')
 const PG_INSERT_RUNS = (from: number) =>
   `insert into runs (${names(PG_RUN_COLUMNS)}) ${unnest(PG_RUN_COLUMNS, from)}`
-const PG_UPSERT_STEPS = (from: number) =>
-  `insert into step_states (${names(PG_STEP_COLUMNS)}) ${unnest(PG_STEP_COLUMNS, from)}` +
+const PG_UPSERT_STEPS = (from: number, keep = '') =>
+  `insert into step_states (${names(PG_STEP_COLUMNS)}) ${unnest(PG_STEP_COLUMNS, from)}${keep}` +
   ` on conflict (run_id, step_id) do update set ${PG_STEP_COLUMNS.filter(
     ([c]) => c !== 'run_id' && c !== 'step_id',
   )
     .map(([c]) => `${c} = excluded.${c}`)
     .join(', ')}`
-const PG_INSERT_LOGS = (from: number) =>
-  `insert into run_logs (${names(PG_LOG_COLUMNS)}) ${unnest(PG_LOG_COLUMNS, from)}`
-const PG_UPDATE_RUNS = (columns: Typed<keyof RunPatch>, from: number) =>
+const PG_INSERT_LOGS = (from: number, keep = '') =>
+  `insert into run_logs (${names(PG_LOG_COLUMNS)}) ${unnest(PG_LOG_COLUMNS, from)}${keep}`
+const PG_UPDATE_RUNS = (columns: Typed<keyof RunPatch>, from: number, keep = '') =>
   `update runs as r set ${columns
     .slice(1)
     .map(([c]) => `${c} = u.${c}`)
-    .join(', ')} from (${unnest(columns, from)}) as u where r.id = u.id`
+    .join(', ')} from (${unnest(columns, from)}) as u where r.id = u.id${keep.replace(' where', ' and')}`
 
 /**
  * PostgreSQL through the `pg` client under knex. A batch is one statement, so one round trip and
@@ -364,17 +490,26 @@ const PG_UPDATE_RUNS = (columns: Typed<keyof RunPatch>, from: number) =>
  * keeps one row per step and one patch per run.
  */
 export class PostgresExecutor implements CheckpointExecutor {
-  constructor(private readonly knex: Knex) {}
+  constructor(
+    private readonly knex: Knex,
+    private readonly owner: string,
+  ) {}
 
-  async commit(batch: Batch): Promise<void> {
+  async commit(batch: Batch): Promise<Set<string>> {
     const parts: string[] = []
     const values: unknown[] = []
-    const part = (text: (from: number) => string, arrays: unknown[][]) => {
+    const part = (text: (from: number) => string, arrays: unknown[]) => {
       parts.push(text(values.length))
       values.push(...arrays)
     }
+    // the fence comes first: $1 holds the fenced runs, which every other part filters its rows by
+    const fenced = fencedRuns(batch)
+    const fencing = fenced.size > 0
+    if (fencing) part(PG_FENCE, [[...fenced.keys()], [...fenced.values()], this.owner])
+    const keep = (column: string) => (fencing ? PG_KEEP(column) : '')
     if (batch.newRuns.length > 0) part(PG_INSERT_RUNS, columnArrays(batch.newRuns, PG_RUN_COLUMNS))
-    if (batch.steps.length > 0) part(PG_UPSERT_STEPS, columnArrays(batch.steps, PG_STEP_COLUMNS))
+    if (batch.steps.length > 0)
+      part((from) => PG_UPSERT_STEPS(from, keep('u.run_id')), columnArrays(batch.steps, PG_STEP_COLUMNS))
     const groups = new Map<string, RunPatch[]>()
     for (const patch of batch.runs) {
       const key = patchColumns(patch).join(',')
@@ -387,16 +522,29 @@ export class PostgresExecutor implements CheckpointExecutor {
       const columns: Typed<keyof RunPatch> = ['id', ...key.split(',')].map(
         (c) => [c as keyof RunPatch, PG_PATCH_TYPES[c as keyof RunPatch]] as const,
       )
-      part((from) => PG_UPDATE_RUNS(columns, from), columnArrays(patches, columns))
+      part((from) => PG_UPDATE_RUNS(columns, from, keep('u.id')), columnArrays(patches, columns))
     }
-    if (batch.logs.length > 0) part(PG_INSERT_LOGS, columnArrays(batch.logs, PG_LOG_COLUMNS))
-    if (parts.length === 0) return
-    const last = parts.pop()!
+    if (batch.logs.length > 0)
+      part((from) => PG_INSERT_LOGS(from, keep('u.run_id')), columnArrays(batch.logs, PG_LOG_COLUMNS))
+    if (parts.length === 0) return new Set()
+    // with a fence, the statement answers the fenced runs it held: the others were refused
+    const last = fencing ? 'select id from p0' : parts.pop()!
     const text =
       parts.length === 0 ? last : `with ${parts.map((p, i) => `p${i} as (${p})`).join(', ')} ${last}`
-    await pgQuery(this.knex, text, values)
+    const result = await pgQuery(this.knex, text, values)
+    if (!fencing) return new Set()
+    const held = new Set((result as { id: string }[]).map((r) => r.id))
+    return new Set([...fenced.keys()].filter((id) => !held.has(id)))
   }
 }
+
+/** The fenced runs still held by their writer with their epoch, locked until the statement ends. */
+const PG_FENCE = (from: number) =>
+  `select r.id from runs r join unnest($${from + 1}::text[], $${from + 2}::int[]) as f(id, epoch)` +
+  ` on r.id = f.id where r.owner = $${from + 3} and r.lease_epoch = f.epoch for update of r`
+/** A row is written when its run is not fenced ($1), or when the fence (p0) held. */
+const PG_KEEP = (column: string) =>
+  ` where (${column} <> all($1::text[]) or ${column} in (select id from p0))`
 
 /** A value as knex hands it to the binding: no undefined, booleans as numbers, dates as epoch ms. */
 function binding(value: unknown): unknown {
@@ -404,6 +552,17 @@ function binding(value: unknown): unknown {
   if (typeof value === 'boolean') return Number(value)
   if (value instanceof Date) return value.valueOf()
   return value
+}
+
+/** The batch without the rows of the given runs. */
+function without(batch: Batch, runs: Set<string>): Batch {
+  return {
+    newRuns: batch.newRuns,
+    runs: batch.runs.filter((r) => !runs.has(r.id)),
+    steps: batch.steps.filter((r) => !runs.has(r.run_id)),
+    logs: batch.logs.filter((r) => !runs.has(r.run_id)),
+    fences: batch.fences,
+  }
 }
 
 function withoutUndefined<T extends object>(value: T): Partial<T> {

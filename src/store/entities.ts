@@ -47,6 +47,7 @@ export const RunEntity = defineEntity({
     /** The process that holds the run, and until when; null while the run is passivated. */
     owner: p.string().nullable(),
     leaseUntil: p.bigint('number').nullable(),
+    leaseEpoch: p.integer().default(1),
   }),
   indexes: [{ properties: ['workflowId', 'createdAt'] }, { properties: ['status'] }],
 })
@@ -59,6 +60,8 @@ export const StepStateEntity = defineEntity({
     stepId: p.string().primary(),
     status: p.string().$type<StepStatus>(),
     attempts: p.integer(),
+    /** How often the current attempt was under way when its process died (see runs.maxInterruptions). */
+    interruptions: p.integer().default(0),
     handle: p.string().nullable(),
     output: p.text().nullable(),
     error: p.text().nullable(),

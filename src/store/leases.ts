@@ -1,7 +1,9 @@
 // Which process holds which run. A process claims runs that nobody holds (passivated ones whose
 // timer is due, or those of a process whose lease ran out), renews its leases while alive, and lets
 // go of a run when it passivates. The claiming UPDATE re-checks ownership row by row, so concurrent
-// processes on one PostgreSQL never claim the same run.
+// processes on one PostgreSQL never claim the same run, and raises the run's lease epoch: the
+// fencing token every later write for the run must carry (src/store/checkpoints.ts). Lease times
+// come from the database's clock on PostgreSQL, so that hosts whose clocks differ agree on them.
 import type { Knex } from '@mikro-orm/knex'
 
 export interface ClaimOptions {
@@ -13,14 +15,46 @@ export interface ClaimOptions {
   ignoreLeases?: boolean
 }
 
+export interface Claimed {
+  id: string
+  /** The run's lease epoch after this claim: writes for the run carry it. */
+  epoch: number
+  /**
+   * Whether a process held the run when it was claimed: it died, or stalled past its lease. A run
+   * let go of cleanly (passivated, or released by a graceful shutdown) has no owner.
+   */
+  takenOver: boolean
+}
+
 export class Leases {
   constructor(
     private readonly knex: Knex,
     readonly owner: string,
     readonly leaseMs: number,
+    private readonly kind: 'sqlite' | 'postgres' = 'sqlite',
   ) {}
 
-  async claim(options: ClaimOptions): Promise<string[]> {
+  /** Now, in epoch ms: the database's clock on PostgreSQL; on SQLite (one host) this process's. */
+  private now(local: number): Knex.Raw | number {
+    if (this.kind === 'sqlite') return local
+    return this.knex.raw('(extract(epoch from clock_timestamp()) * 1000)::bigint')
+  }
+
+  private until(local: number): Knex.Raw | number {
+    if (this.kind === 'sqlite') return local + this.leaseMs
+    return this.knex.raw('(extract(epoch from clock_timestamp()) * 1000)::bigint + ?', [this.leaseMs])
+  }
+
+  /**
+   * Runs this process may take: nobody holds them, or their lease has run out (this process's own
+   * too: a run it dropped, or held while it stalled, is taken back with a new epoch).
+   */
+  private claimable(q: Knex.QueryBuilder, now: number, ignoreLeases?: boolean): void {
+    q.whereNull('owner').orWhere('lease_until', '<', this.now(now))
+    if (ignoreLeases) q.orWhereNot('owner', this.owner)
+  }
+
+  async claim(options: ClaimOptions): Promise<Claimed[]> {
     // two indexed look-ups: timers that are due, and runs in flight that nobody holds any more;
     // waiting runs whose timers are not due are never read, however many there are
     const due = this.knex('step_states')
@@ -29,12 +63,9 @@ export class Leases {
       .andWhere('wake_at', '<=', options.now + options.horizonMs)
       .limit(options.limit)
     const orphans = this.knex('runs')
-      .select('id')
+      .select('id', 'owner')
       .whereIn('status', ['queued', 'running'])
-      .andWhere((q) => {
-        q.whereNull('owner').orWhere('lease_until', '<', options.now)
-        if (options.ignoreLeases) q.orWhereNot('owner', this.owner)
-      })
+      .andWhere((q) => this.claimable(q, options.now, options.ignoreLeases))
       .limit(options.limit)
     const [dueRows, orphanRows] = await Promise.all([due, orphans])
     const ids = [
@@ -42,23 +73,67 @@ export class Leases {
     ]
     if (ids.length === 0) return []
     // the update re-checks ownership row by row, so two processes never both win a run
-    const claimed: { id: string }[] = await this.knex('runs')
+    const claimed: { id: string; lease_epoch: number | string }[] = await this.knex('runs')
       .whereIn('id', ids)
       .whereIn('status', ['queued', 'running', 'waiting'])
-      .andWhere((q) => {
-        q.whereNull('owner').orWhere('lease_until', '<', options.now)
-        if (options.ignoreLeases) q.orWhereNot('owner', this.owner)
+      .andWhere((q) => this.claimable(q, options.now, options.ignoreLeases))
+      .update({
+        owner: this.owner,
+        lease_until: this.until(options.now),
+        lease_epoch: this.knex.raw('lease_epoch + 1'),
       })
-      .update({ owner: this.owner, lease_until: options.now + this.leaseMs })
-      .returning('id')
-    return claimed.map((r) => (typeof r === 'object' ? r.id : String(r)))
+      .returning(['id', 'lease_epoch'])
+    const held = new Set(orphanRows.filter((r) => r.owner !== null).map((r) => r.id as string))
+    return claimed.map((r) => ({ id: r.id, epoch: Number(r.lease_epoch), takenOver: held.has(r.id) }))
   }
 
-  /** Extends every lease this process holds. */
-  async renew(now: number): Promise<void> {
-    await this.knex('runs')
-      .where({ owner: this.owner })
-      .whereIn('status', ['queued', 'running', 'waiting'])
-      .update({ lease_until: now + this.leaseMs })
+  /** Takes one run now, if nobody else holds it (with `statuses` it may have): its new epoch. */
+  async take(
+    id: string,
+    now: number,
+    statuses = ['queued', 'running', 'waiting'],
+  ): Promise<number | undefined> {
+    const [row]: { lease_epoch: number | string }[] = await this.knex('runs')
+      .where({ id })
+      .whereIn('status', statuses)
+      .andWhere((q) =>
+        q.whereNull('owner').orWhere('owner', this.owner).orWhere('lease_until', '<', this.now(now)),
+      )
+      .update({
+        owner: this.owner,
+        lease_until: this.until(now),
+        lease_epoch: this.knex.raw('lease_epoch + 1'),
+      })
+      .returning(['lease_epoch'])
+    return row === undefined ? undefined : Number(row.lease_epoch)
+  }
+
+  /**
+   * Extends the leases of the runs this process holds in memory (only those: a run it dropped
+   * must expire, so that it is taken again); answers those it still holds.
+   */
+  async renew(now: number, held: string[]): Promise<Set<string>> {
+    const renewed = new Set<string>()
+    for (let i = 0; i < held.length; i += 500) {
+      const rows: { id: string }[] = await this.knex('runs')
+        .whereIn('id', held.slice(i, i + 500))
+        .andWhere({ owner: this.owner })
+        .whereIn('status', ['queued', 'running', 'waiting'])
+        .update({ lease_until: this.until(now) })
+        .returning(['id'])
+      for (const row of rows) renewed.add(row.id)
+    }
+    return renewed
+  }
+
+  /** Of these runs, the ones this process no longer holds with the given epoch. */
+  async lost(held: Map<string, number>): Promise<string[]> {
+    if (held.size === 0) return []
+    const rows: { id: string; owner: string | null; lease_epoch: number | string }[] = await this.knex('runs')
+      .select('id', 'owner', 'lease_epoch')
+      .whereIn('id', [...held.keys()])
+    return rows
+      .filter((r) => r.owner !== this.owner || Number(r.lease_epoch) !== held.get(r.id))
+      .map((r) => r.id)
   }
 }

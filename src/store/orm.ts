@@ -9,6 +9,8 @@ import { ENTITIES } from './entities.js'
 import { Migration0001Initial } from './migrations/0001-initial.js'
 import { Migration0002Leases } from './migrations/0002-leases.js'
 import { Migration0003ScheduleFires } from './migrations/0003-schedule-fires.js'
+import { Migration0004StepInterruptions } from './migrations/0004-step-interruptions.js'
+import { Migration0005LeaseEpoch } from './migrations/0005-lease-epoch.js'
 
 export type DatabaseKind = 'sqlite' | 'postgres'
 
@@ -35,6 +37,8 @@ export const MIGRATIONS = [
   { name: '0001-initial', class: Migration0001Initial },
   { name: '0002-leases', class: Migration0002Leases },
   { name: '0003-schedule-fires', class: Migration0003ScheduleFires },
+  { name: '0004-step-interruptions', class: Migration0004StepInterruptions },
+  { name: '0005-lease-epoch', class: Migration0005LeaseEpoch },
 ]
 
 export async function ormOptions(url: string): Promise<Options> {
@@ -69,7 +73,7 @@ export interface SqliteConnection {
     run(...bindings: unknown[]): unknown
     all(...bindings: unknown[]): unknown[]
   }
-  transaction<A extends unknown[]>(fn: (...args: A) => void): (...args: A) => void
+  transaction<A extends unknown[], R>(fn: (...args: A) => R): (...args: A) => R
 }
 
 /** Statement texts named so far: one name per text for the whole process, so that a connection never sees a name twice. */

@@ -23,6 +23,8 @@ export interface SaveResult {
 }
 
 const CURRENT_VERSION = 'select current_version from workflows where id = ? and deleted_at is null'
+const CURRENT_VERSIONS =
+  'select id, current_version from workflows where trigger_kind = ? and deleted_at is null'
 
 export class WorkflowStore {
   /** `reads`: the hot read of a run start (its workflow's current version) goes outside knex. */
@@ -83,6 +85,17 @@ export class WorkflowStore {
     const row = await this.reads.first<{ current_version: number | string }>(CURRENT_VERSION, [id])
     if (!row) throw new NotFoundError(`workflow '${id}' does not exist`)
     return Number(row.current_version)
+  }
+
+  /**
+   * The current version of every live workflow of one trigger kind, in one lean query: what a
+   * trigger asks often to notice changes made by another process.
+   */
+  async currentVersions(triggerKind: string): Promise<Map<string, number>> {
+    const rows = await this.reads.all<{ id: string; current_version: number | string }>(CURRENT_VERSIONS, [
+      triggerKind,
+    ])
+    return new Map(rows.map((row) => [row.id, Number(row.current_version)]))
   }
 
   async get(id: string, version?: number): Promise<StoredVersion> {

@@ -17,10 +17,16 @@ export class UserCodeError extends Error {
   constructor(
     message: string,
     readonly compiles = true,
+    /** The code asked for more memory than the sandbox gives (an allocation failed). */
+    readonly outOfMemory = false,
   ) {
     super(message)
   }
 }
+
+/** What V8 throws when an allocation is refused; the step ran out of memory, not into a bug. */
+const ALLOCATION_FAILED =
+  /allocation failed|Invalid (typed )?array length|Invalid string length|Array buffer/i
 
 function formatArgs(args: unknown[]): { msg: string; data?: unknown } {
   const msg = args
@@ -78,15 +84,28 @@ export async function runUserCode(code: string, scope: SandboxScope, log: StepLo
   try {
     return await fn()
   } catch (error) {
-    throw new UserCodeError(describe(error))
+    const message = describe(error)
+    throw new UserCodeError(message, true, isRangeError(error) && ALLOCATION_FAILED.test(message))
+  }
+}
+
+function isRangeError(error: unknown): boolean {
+  try {
+    return error instanceof RangeError
+  } catch {
+    return false
   }
 }
 
 /** The message of whatever user code threw; a hostile throw (a getter that throws) cannot escape. */
 function describe(error: unknown): string {
   try {
-    if (typeof error === 'object' && error !== null && 'message' in error) return String(error.message)
-    return String(error)
+    const text =
+      typeof error === 'object' && error !== null && 'message' in error
+        ? String(error.message)
+        : String(error)
+    // a huge message is cut here, before anything copies it
+    return text.length > 16 * 1024 ? text.slice(0, 16 * 1024) : text
   } catch {
     return 'the code threw a value that cannot be described'
   }

@@ -13,11 +13,17 @@ import {
   type StepLogger,
 } from '../piece-sdk/define.js'
 import { type PieceRegistry, splitUses } from '../piece-sdk/registry.js'
+import { boundError, LogBudget } from './bounds.js'
 import type { LogLevel, StepReply, StepTask } from './protocol.js'
+
+/** A step's logger that must be closed when the step ends (it may owe a "lines dropped" line). */
+export interface StepLog extends StepLogger {
+  close(): void
+}
 
 /** What the caller provides around the action: where its log lines go and its credentials. */
 export interface ExecuteEnv {
-  log: StepLogger
+  log: StepLog
   signal: AbortSignal
   /** Asked only for pieces that declare `auth`. */
   credentials: (piece: PieceDefinition) => Promise<Readonly<Credentials>>
@@ -32,13 +38,26 @@ function safeJson(value: unknown): string {
   }
 }
 
-/** A step's logger whose lines go to `send`, their data as JSON text (as they cross threads). */
-export function stepLogger(
-  send: (level: LogLevel, msg: string, data: string | undefined) => void,
-): StepLogger {
-  const line = (level: LogLevel) => (msg: string, data?: unknown) =>
-    send(level, String(msg), data === undefined ? undefined : safeJson(data))
-  return { debug: line('debug'), info: line('info'), warn: line('warn'), error: line('error') }
+/**
+ * A step's logger whose lines go to `send`, their data as JSON text (as they cross threads), each
+ * line and the whole log within their bounds (src/workers/bounds.ts).
+ */
+export function stepLogger(send: (level: LogLevel, msg: string, data: string | undefined) => void): StepLog {
+  const budget = new LogBudget()
+  const line = (level: LogLevel) => (msg: string, data?: unknown) => {
+    const admitted = budget.admit(String(msg), data === undefined ? undefined : safeJson(data))
+    if (admitted) send(level, admitted.msg, admitted.data)
+  }
+  return {
+    debug: line('debug'),
+    info: line('info'),
+    warn: line('warn'),
+    error: line('error'),
+    close: () => {
+      const dropped = budget.close()
+      if (dropped) send('warn', dropped, undefined)
+    },
+  }
 }
 
 export function encode(value: unknown, limit: number): string {
@@ -113,6 +132,8 @@ export async function executeStep(
   try {
     return await execute(registry, task, env)
   } catch (error) {
-    return { ok: false, error: toErrorShape(error, 'ERROR') }
+    return { ok: false, error: boundError(toErrorShape(error, 'ERROR')) }
+  } finally {
+    env.log.close()
   }
 }

@@ -28,6 +28,11 @@ export interface PoolOptions {
   pieceFiles?: string[]
   /** Per piece name: what a piece that declares `auth` gets on `ctx.credentials`. */
   credentials?: Record<string, Credentials>
+  /**
+   * Tasks are only ever given when a thread is free (a sandbox process gets one step per thread),
+   * so a step's timeout counts from when it is given, and workers need not report each start.
+   */
+  startsAtOnce?: boolean
 }
 
 export type LogSink = (level: LogLevel, msg: string, data: unknown) => void
@@ -56,10 +61,12 @@ export class WorkerPool {
   private readonly credentials: Record<string, Credentials>
   private readonly redactors = new Map<string, Redactor>()
   private nextTaskId = 1
+  private readonly startsAtOnce: boolean
 
   constructor(options: PoolOptions) {
     const workerData: WorkerData = { pieceFiles: options.pieceFiles ?? [] }
     this.credentials = options.credentials ?? {}
+    this.startsAtOnce = options.startsAtOnce ?? false
     for (const [piece, values] of Object.entries(this.credentials)) {
       const redactor = new Redactor(secretForms(values))
       if (!redactor.empty) this.redactors.set(piece, redactor)
@@ -113,13 +120,20 @@ export class WorkerPool {
   }
 
   /** Runs one step; never throws: every failure comes back as an error reply. */
-  async run(task: Omit<StepTask, 'taskId'>, signal: AbortSignal, log: LogSink): Promise<StepReply> {
+  async run(
+    task: Omit<StepTask, 'taskId'>,
+    signal: AbortSignal,
+    log: LogSink,
+    /** Told when a worker begins the step (its timeout counts from then). */
+    onStarted?: () => void,
+  ): Promise<StepReply> {
     const taskId = this.nextTaskId++
     const abort = new AbortController()
     let timedOut = false
     let timer: NodeJS.Timeout | undefined
     // the timeout counts from when a worker starts the step, not while it waits for a free thread
     const started = () => {
+      onStarted?.()
       timer = setTimeout(() => {
         timedOut = true
         abort.abort()
@@ -129,8 +143,10 @@ export class WorkerPool {
     signal.addEventListener('abort', onCancel, { once: true })
     const piece = splitUses(task.uses)[0]
     this.tasks.set(taskId, { log, started, piece })
+    if (this.startsAtOnce) started()
     try {
-      const reply = (await this.piscina.run({ ...task, taskId }, { signal: abort.signal })) as StepReply
+      const sent: StepTask = { ...task, taskId, reportStart: !this.startsAtOnce }
+      const reply = (await this.piscina.run(sent, { signal: abort.signal })) as StepReply
       const redactor = this.redactors.get(piece)
       return redactor ? redactReply(reply, redactor) : reply
     } catch (error) {

@@ -17,6 +17,8 @@ export interface StepTask {
   idempotencyKey: string
   timeoutMs: number
   maxOutputBytes: number
+  /** Whether the worker tells the host when it begins (the timeout counts from then). */
+  reportStart?: boolean
 }
 
 /** Outputs come back as JSON text: size-checked in the worker, stored as is, parsed once on the host. */

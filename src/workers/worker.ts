@@ -42,7 +42,7 @@ async function credentialsFor(taskId: number, piece: PieceDefinition): Promise<R
 }
 
 export default async function runStep(task: StepTask): Promise<StepReply> {
-  void host.started(task.taskId)
+  if (task.reportStart !== false) void host.started(task.taskId)
   const used = { logged: false }
   // a timer of our own, cleared at the end: AbortSignal.timeout would outlive the step
   const timeout = new AbortController()

@@ -25,10 +25,7 @@ async function piecework(args: string[]) {
 describe(`conformance through piecework run (${TEST_DB})`, () => {
   const dir = mkdtempSync(join(tmpdir(), 'piecework-cli-'))
   for (const c of loadCases()) {
-    // rarely (twice in many full-suite runs) a `piecework` process that fails early has died by a
-    // signal while exiting, with its worker threads still starting: one retry (see the note in
-    // test/pieces/packages.test.ts)
-    it(c.name, { retry: 1 }, async () => {
+    it(c.name, async () => {
       const file = join(dir, c.name)
       writeFileSync(file, stringify(c.workflow))
       const db = TEST_DB === 'postgres' ? ['--db', await freshDatabaseUrl()] : []

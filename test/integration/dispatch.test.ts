@@ -1,5 +1,6 @@
-// Which thread runs a step: built-in actions marked inline run on the engine's thread; every other
-// action, and any action of a piece from a package even when it asks, runs in a worker.
+// Where a step runs: inline actions of trusted built-in pieces on the engine's thread; other actions
+// of trusted built-ins in its worker pool; any piece from a package, even when it asks to run
+// inline, in a worker thread of a sandbox process.
 import { join } from 'node:path'
 import { pathToFileURL } from 'node:url'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
@@ -7,7 +8,7 @@ import type { PieceDefinition } from '../../src/piece-sdk/define.js'
 import { BUILTIN_PIECES_DIR, loadRegistry } from '../../src/piece-sdk/registry.js'
 import { StepDispatcher } from '../../src/runtime/dispatch.js'
 import { Engine } from '../../src/runtime/engine.js'
-import { WorkerPool } from '../../src/workers/pool.js'
+import { Executors } from '../../src/runtime/executors.js'
 import { ROOT } from '../helpers/cases.js'
 import { freshDatabaseUrl, TEST_DB } from '../helpers/db.js'
 import { runOk, step, stepOf, workflow } from './workflows.js'
@@ -28,26 +29,47 @@ const task = (uses: string, props: unknown = {}) => ({
 })
 
 describe('the step dispatcher', () => {
-  let pool: WorkerPool
+  let executors: Executors
   beforeAll(() => {
-    pool = new WorkerPool({ threads: 1, memoryLimitMb: 64, pieceFiles: [join(WHERE, 'index.js')] })
+    executors = new Executors({
+      threads: 1,
+      memoryLimitMb: 64,
+      sandbox: { processes: 1, threadsPerProcess: 1, processMemoryMb: 512 },
+      pieceFiles: [join(WHERE, 'index.js')],
+    })
   })
-  afterAll(async () => pool?.close())
+  afterAll(async () => executors?.close())
 
   it('runs an inline action of a built-in piece on its own thread', async () => {
     const registry = await loadRegistry()
     const where = (await import(pathToFileURL(join(WHERE, 'index.js')).href)) as { default: PieceDefinition }
-    registry.add(where.default, join(BUILTIN_PIECES_DIR, 'where/index.js'))
-    const reply = await new StepDispatcher(registry, pool).run(
+    registry.add({ ...where.default, trusted: true }, join(BUILTIN_PIECES_DIR, 'where/index.js'))
+    const reply = await new StepDispatcher(registry, executors).run(
       task('where.thread'),
       new AbortController().signal,
       () => {},
     )
-    expect(reply).toEqual({ ok: true, kind: 'fired', handle: 'out', json: '{"threadId":0}' })
+    expect(reply).toMatchObject({ ok: true, kind: 'fired', handle: 'out' })
+    expect(JSON.parse((reply as { json: string }).json)).toEqual({ threadId: 0, pid: process.pid })
+  })
+
+  it('runs an untrusted built-in piece in a sandbox process, not on the engine', async () => {
+    const registry = await loadRegistry()
+    const where = (await import(pathToFileURL(join(WHERE, 'index.js')).href)) as { default: PieceDefinition }
+    registry.add(where.default, join(BUILTIN_PIECES_DIR, 'where/index.js'))
+    const dispatcher = new StepDispatcher(registry, executors)
+    expect(dispatcher.place('where.thread')).toBe('sandbox')
+    expect(dispatcher.place('code.run')).toBe('sandbox')
+    expect(dispatcher.place('http.request')).toBe('pool')
+    expect(dispatcher.place('data.set')).toBe('inline')
+    const reply = await dispatcher.run(task('where.thread'), new AbortController().signal, () => {})
+    const ran = JSON.parse((reply as { json: string }).json) as { threadId: number; pid: number }
+    expect(ran.pid).not.toBe(process.pid)
+    expect(ran.threadId).toBeGreaterThan(0)
   })
 
   it('checks props and output inline as a worker does', async () => {
-    const dispatcher = new StepDispatcher(await loadRegistry(), pool)
+    const dispatcher = new StepDispatcher(await loadRegistry(), executors)
     const reply = await dispatcher.run(
       task('flow.fail', { code: 'NOPE', message: 'no' }),
       new AbortController().signal,
@@ -74,8 +96,10 @@ describe(`inline actions in an engine (${TEST_DB})`, () => {
   })
   afterAll(async () => engine?.close())
 
-  it('runs a package piece in a worker even when it asks to run inline', async () => {
+  it('runs a package piece in a sandbox process even when it asks to run inline', async () => {
     const run = await runOk(engine, workflow('where', [step('t', 'where.thread', {})]))
-    expect((stepOf(run, 't').output as { threadId: number }).threadId).toBeGreaterThan(0)
+    const ran = stepOf(run, 't').output as { threadId: number; pid: number }
+    expect(ran.threadId).toBeGreaterThan(0)
+    expect(ran.pid).not.toBe(process.pid)
   })
 })

@@ -29,6 +29,7 @@ const stepRow = (runId: string, stepId: string, status: string, patch: Partial<S
   step_id: stepId,
   status,
   attempts: 1,
+  interruptions: 0,
   handle: null,
   output: null,
   error: null,
@@ -43,7 +44,7 @@ let writer: CheckpointWriter
 
 beforeAll(async () => {
   db = await openDatabase(await freshDatabaseUrl())
-  writer = new CheckpointWriter(checkpointExecutor(db))
+  writer = new CheckpointWriter(checkpointExecutor(db, 'the-owner'))
 })
 
 afterAll(async () => {
@@ -68,7 +69,14 @@ describe(`checkpoint writer (${TEST_DB})`, () => {
     expect(writer.stats.commits - commits).toBe(1)
     writer.log({ run_id: 'r1', step_id: 'a', ts: T + 7, level: 'info', msg: 'done', data: '{"n":1}' })
     await writer.write({
-      steps: [stepRow('r1', 'a', 'succeeded', { attempts: 2, output: '{"x":1}', finished_at: T + 9 })],
+      steps: [
+        stepRow('r1', 'a', 'succeeded', {
+          attempts: 2,
+          interruptions: 1,
+          output: '{"x":1}',
+          finished_at: T + 9,
+        }),
+      ],
       runs: [
         { id: 'r1', status: 'succeeded', output: '1', finished_at: T + 10, owner: null, lease_until: null },
       ],
@@ -95,12 +103,13 @@ describe(`checkpoint writer (${TEST_DB})`, () => {
         s.step_id,
         s.status,
         s.attempts,
+        s.interruptions,
         s.output,
         s.finished_at && Number(s.finished_at),
       ]),
     ).toEqual([
-      ['r1', 'a', 'succeeded', 2, '{"x":1}', T + 9],
-      ['r2', 'a', 'running', 1, null, null],
+      ['r1', 'a', 'succeeded', 2, 1, '{"x":1}', T + 9],
+      ['r2', 'a', 'running', 1, 0, null, null],
     ])
     const logs: Record<string, unknown>[] = await db.knex('run_logs')
     expect(logs.map((l) => [l.run_id, l.step_id, Number(l.ts), l.level, l.msg, l.data])).toEqual([

@@ -1,6 +1,11 @@
-// Schedule triggers against `piecework serve` children: one fire per due time, across two processes
-// on one database and across a restart, overlap handling, and invalid schedules refused at create.
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
+// Schedule triggers: the latest due time of a span found without walking it; in process, one
+// catch-up after downtime and schedules read again only when they change; against `piecework serve`
+// children, one fire per due time, across two processes on one database and across a restart,
+// overlap handling, and invalid schedules refused at create.
+import { Cron } from 'croner'
+import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest'
+import { Engine } from '../../src/runtime/engine.js'
+import { latestDue, Scheduler } from '../../src/triggers/schedules.js'
 import { freshDatabaseUrl, TEST_DB } from '../helpers/db.js'
 import { createWorkflow, getJson, type Step } from '../http/api-client.js'
 import { expectError } from '../http/expect-error.js'
@@ -44,6 +49,179 @@ async function remove(server: TestServer, id: string) {
   // lets the scheduler's reload settle: a delete racing it is the subject of a test of its own
   await sleep(300)
 }
+
+const SECOND = 1000
+const HOUR = 3_600 * SECOND
+const DAY = 24 * HOUR
+const YEAR = 365 * DAY
+const T = Date.parse('2024-03-01T10:30:00Z')
+const cron = (pattern: string, timezone = 'UTC') => new Cron(pattern, { timezone, paused: true })
+
+/** Every due time in (after, now], one by one: what the scheduler did before, as a reference. */
+function walk(c: Cron, after: number, now: number): number | undefined {
+  let due: number | undefined
+  for (let next = c.nextRun(new Date(after)); next && next.getTime() <= now; next = c.nextRun(next)) {
+    due = next.getTime()
+  }
+  return due
+}
+
+describe('latestDue', () => {
+  const cases: [string, string, number, number, number | undefined][] = [
+    ['nothing due within the same second', EVERY_SECOND, T, T + 500, undefined],
+    ['a due time at the end of the span counts', EVERY_SECOND, T, T + SECOND, T + SECOND],
+    ['a due time at the start of the span does not', '0 30 10 * * *', T, T + HOUR, undefined],
+    ['the one due time of a usual tick', EVERY_SECOND, T + 200, T + 1_300, T + SECOND],
+    ['the latest of many, not the first', EVERY_SECOND, T, T + 10_999, T + 10 * SECOND],
+    [
+      'the latest hour of a morning',
+      '0 * * * *',
+      T,
+      T + 3 * HOUR + 29 * 60 * SECOND,
+      T + 3 * HOUR - 30 * 60 * SECOND,
+    ],
+    ['a per-second cron after a year away', EVERY_SECOND, T, T + YEAR + 750, T + YEAR],
+    [
+      'a cron read in its time zone (9:00 in Kolkata is 03:30 UTC)',
+      '0 9 * * *',
+      T,
+      Date.parse('2024-03-10T12:00:00Z'),
+      Date.parse('2024-03-10T03:30:00Z'),
+    ],
+  ]
+  it.each(cases)('%s', (_name, pattern, after, now, expected) => {
+    const zone = pattern === '0 9 * * *' ? 'Asia/Kolkata' : 'UTC'
+    expect(latestDue(cron(pattern, zone), after, now)).toBe(expected)
+  })
+
+  it('finds what walking every due time finds, over spans of many lengths', () => {
+    // each pattern over spans from none to a few hundred of its due times
+    const spans: [string, number[]][] = [
+      [EVERY_SECOND, [0, 999, 1_000, 1_001, 61_000, 300_500]],
+      ['*/7 * * * * *', [6_999, 7_000, 60_000, 30 * 60_000]],
+      ['15 */5 * * * *', [5 * 60_000 + 15_000, HOUR, 12 * HOUR]],
+      ['0 0 * * 1-5', [DAY, 3 * DAY, 9 * DAY, 200 * DAY]],
+    ]
+    for (const [pattern, lengths] of spans) {
+      for (const span of lengths) {
+        for (const offset of [0, 1, 499, 999]) {
+          const after = T + offset
+          const c = cron(pattern)
+          expect(latestDue(c, after, after + span), `${pattern} over ${span} ms`).toBe(
+            walk(c, after, after + span),
+          )
+        }
+      }
+    }
+  })
+
+  it('asks the cron a few dozen times for a year of a per-second schedule', () => {
+    const c = cron(EVERY_SECOND)
+    const nextRun = vi.spyOn(c, 'nextRun')
+    latestDue(c, T, T + YEAR)
+    expect(nextRun.mock.calls.length).toBeLessThan(50)
+  })
+
+  it('finds nothing for a cron with no due time left', () => {
+    expect(latestDue({ nextRun: () => null }, T, T + YEAR)).toBeUndefined()
+  })
+})
+
+describe(`the scheduler in process (${TEST_DB})`, () => {
+  let engine: Engine
+  let scheduler: Scheduler | undefined
+
+  beforeAll(async () => {
+    engine = await Engine.open({ databaseUrl: await freshDatabaseUrl(), threads: 1 })
+  })
+
+  afterEach(async () => {
+    await scheduler?.stop()
+    scheduler = undefined
+    vi.restoreAllMocks()
+  })
+
+  afterAll(async () => {
+    await engine?.close()
+  })
+
+  const fires = (workflowId: string) =>
+    engine.db.knex('schedule_fires').where({ workflow_id: workflowId }).orderBy('due_at')
+
+  it('fires one catch-up after a year without an engine, the latest due time, at once', async () => {
+    await engine.deploy(scheduled('a-year-away', { cron: EVERY_SECOND, overlap: 'allow' }))
+    const lastFire = floorSecond(new Date(Date.now() - YEAR).toISOString())
+    await engine.db.knex('schedule_fires').insert({
+      workflow_id: 'a-year-away',
+      due_at: lastFire,
+      fired_at: lastFire,
+      run_id: null,
+      outcome: 'skipped',
+    })
+    // ticks and refreshes only when the test asks
+    scheduler = new Scheduler(engine, HOUR, HOUR)
+    const before = Date.now()
+    await scheduler.start()
+    const after = Date.now()
+    expect(after - before, 'start with a year of missed due times').toBeLessThan(2_000)
+
+    const rows = await fires('a-year-away')
+    expect(rows).toHaveLength(2)
+    const caughtUp = rows[1]!
+    expect(caughtUp.outcome).toBe('started')
+    // the latest due time by the tick: a whole second no later than when it fired
+    expect(Number(caughtUp.due_at)).toBe(floorSecond(new Date(Number(caughtUp.fired_at)).toISOString()))
+    expect(Number(caughtUp.due_at)).toBeGreaterThan(before - 2 * SECOND)
+    const run = await engine.getRun(caughtUp.run_id, 10_000)
+    expect(run.status).toBe('succeeded')
+    expect((run.input as Fire).scheduledAt).toBe(new Date(Number(caughtUp.due_at)).toISOString())
+    await engine.workflows.remove('a-year-away')
+  })
+
+  it('reads a schedule again only when its version changes', async () => {
+    await engine.deploy(scheduled('read-once', { cron: '0 0 1 1 *' }))
+    const versions = vi.spyOn(engine.workflows, 'currentVersions')
+    const reads = vi.spyOn(engine.workflows, 'get')
+    scheduler = new Scheduler(engine, HOUR, HOUR)
+    await scheduler.start()
+    const readOnce = reads.mock.calls.filter(([id]) => id === 'read-once').length
+    expect(readOnce).toBe(1)
+
+    for (let i = 0; i < 5; i++) {
+      await scheduler.reload()
+      await scheduler.tick()
+    }
+    expect(versions.mock.calls.length).toBeGreaterThanOrEqual(6)
+    expect(reads.mock.calls.filter(([id]) => id === 'read-once')).toHaveLength(readOnce)
+
+    await engine.deploy(scheduled('read-once', { cron: '0 0 2 1 *' }))
+    engine.workflowChanged('read-once')
+    await scheduler.reload()
+    expect(reads.mock.calls.filter(([id]) => id === 'read-once')).toHaveLength(readOnce + 1)
+  })
+
+  it('serves calls made during a reload with one more reload, not one each', async () => {
+    scheduler = new Scheduler(engine, HOUR, HOUR)
+    await scheduler.start()
+    const versions = vi.spyOn(engine.workflows, 'currentVersions')
+    await Promise.all(Array.from({ length: 10 }, () => scheduler!.reload()))
+    expect(versions.mock.calls.length).toBeLessThanOrEqual(2)
+  })
+
+  it('notices a change made without an event (by another process) within its refresh', async () => {
+    await engine.deploy(scheduled('changed-elsewhere', { cron: '0 0 1 1 *', overlap: 'allow' }))
+    scheduler = new Scheduler(engine, 200, 300)
+    await scheduler.start()
+    // stored as another process would store it: no `workflow` event here
+    await engine.deploy(scheduled('changed-elsewhere', { cron: EVERY_SECOND, overlap: 'allow' }))
+    await eventually(async () => ((await fires('changed-elsewhere')).length > 0 ? true : undefined), 'a fire')
+    await engine.workflows.remove('changed-elsewhere')
+    await sleep(700)
+    const settled = (await fires('changed-elsewhere')).length
+    await sleep(2_200)
+    expect(await fires('changed-elsewhere'), 'fires after the delete').toHaveLength(settled)
+  })
+})
 
 describe(`schedules on one process (${TEST_DB})`, () => {
   let server: TestServer
@@ -259,7 +437,8 @@ describe.skipIf(TEST_DB !== 'postgres')(`schedules on two processes of one datab
         body: JSON.stringify(scheduled('shared-schedule', { cron: '0 0 1 1 *', overlap: 'allow' })),
       })
       expect(res.status, await res.clone().text()).toBe(200)
-      await sleep(1_500)
+      // the second process learns of the change within its refresh (SCHEDULE_REFRESH_MS, 2 s)
+      await sleep(3_000)
       const settled = (await fullRuns(first, 'shared-schedule')).length
       await sleep(3_000)
       const later = await fullRuns(first, 'shared-schedule')

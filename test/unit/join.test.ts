@@ -1,7 +1,8 @@
-// The join rules and the inputs a step sees, as tables over needs and mailboxes.
+// The join rules and the inputs a step sees, as tables: decisions over counts of a mailbox, inputs
+// over needs and mailboxes.
 import { describe, expect, it } from 'vitest'
 import type { Edge } from '../../src/definition/graph.js'
-import { joinDecision, stepInputs } from '../../src/runtime/join.js'
+import { type JoinCount, joinDecision, stepInputs } from '../../src/runtime/join.js'
 import type { Message } from '../../src/runtime/state.js'
 
 const need = (from: string, handle = 'out'): Edge => ({ from, handle })
@@ -14,52 +15,32 @@ const got = (from: string, value: unknown, handle = 'out'): Message => ({
 const skip = (from: string, handle = 'out'): Message => ({ from, handle, delivered: false })
 
 describe('joinDecision', () => {
-  const ab = [need('a'), need('b')]
-  const cases: [string, Edge[], Message[], 'all' | 'any', 'wait' | 'run' | 'skip'][] = [
-    ['all waits while no need resolved', ab, [], 'all', 'wait'],
-    ['all waits while one need is still unresolved', ab, [got('a', 1)], 'all', 'wait'],
-    ['all waits on an unresolved need even when the other was skipped', ab, [skip('a')], 'all', 'wait'],
-    ['all runs once every need delivered', ab, [got('a', 1), got('b', 2)], 'all', 'run'],
-    [
-      'all runs when one need delivered and the other was skipped',
-      ab,
-      [skip('a'), got('b', 2)],
-      'all',
-      'run',
-    ],
-    ['all skips when every need was skipped', ab, [skip('a'), skip('b')], 'all', 'skip'],
-    ['any waits while no need resolved', ab, [], 'any', 'wait'],
-    ['any waits while only skips arrived', ab, [skip('a')], 'any', 'wait'],
-    ['any runs on the first delivery, before the others resolve', ab, [got('b', 2)], 'any', 'run'],
-    ['any runs when a delivery follows a skip', ab, [skip('a'), got('b', 2)], 'any', 'run'],
-    ['any skips when every need was skipped', ab, [skip('a'), skip('b')], 'any', 'skip'],
-    ['a single need that delivered runs', [need('a')], [got('a', 1)], 'all', 'run'],
-    ['a single need that was skipped skips', [need('a')], [skip('a')], 'all', 'skip'],
-    [
-      'a message on another handle does not resolve a need',
-      [need('a', 'true')],
-      [got('a', 1)],
-      'all',
-      'wait',
-    ],
-    [
-      'a need on a named handle runs on that handle',
-      [need('a', 'true')],
-      [got('a', 1, 'true')],
-      'all',
-      'run',
-    ],
-    ['messages from steps not needed are ignored', [need('a')], [got('x', 1), skip('y')], 'all', 'wait'],
-    [
-      'two handles of one step are two needs',
-      [need('s', 'x'), need('s', 'y')],
-      [skip('s', 'x'), got('s', 1, 'y')],
-      'all',
-      'run',
-    ],
+  // needs, resolved (messages in the mailbox), delivered (those that carry a value)
+  const count = (needs: number, resolved: number, delivered: number): JoinCount => ({
+    needs,
+    resolved,
+    delivered,
+  })
+  const cases: [string, JoinCount, 'all' | 'any', 'wait' | 'run' | 'skip'][] = [
+    ['all waits while no need resolved', count(2, 0, 0), 'all', 'wait'],
+    ['all waits while one need is still unresolved', count(2, 1, 1), 'all', 'wait'],
+    ['all waits on an unresolved need even when the other was skipped', count(2, 1, 0), 'all', 'wait'],
+    ['all runs once every need delivered', count(2, 2, 2), 'all', 'run'],
+    ['all runs when one need delivered and the other was skipped', count(2, 2, 1), 'all', 'run'],
+    ['all skips when every need was skipped', count(2, 2, 0), 'all', 'skip'],
+    ['any waits while no need resolved', count(2, 0, 0), 'any', 'wait'],
+    ['any waits while only skips arrived', count(2, 1, 0), 'any', 'wait'],
+    ['any runs on the first delivery, before the others resolve', count(2, 1, 1), 'any', 'run'],
+    ['any runs when a delivery follows a skip', count(2, 2, 1), 'any', 'run'],
+    ['any skips when every need was skipped', count(2, 2, 0), 'any', 'skip'],
+    ['a single need that delivered runs', count(1, 1, 1), 'all', 'run'],
+    ['a single need that was skipped skips', count(1, 1, 0), 'all', 'skip'],
+    ['a wide all waits on its last need', count(10_000, 9_999, 9_999), 'all', 'wait'],
+    ['a wide all runs on its last need, even a skip', count(10_000, 10_000, 9_999), 'all', 'run'],
+    ['a wide any skips once the last of its skips arrives', count(10_000, 10_000, 0), 'any', 'skip'],
   ]
-  it.each(cases)('%s', (_name, needs, mailbox, join, decision) => {
-    expect(joinDecision(needs, mailbox, join)).toBe(decision)
+  it.each(cases)('%s', (_name, joinCount, join, decision) => {
+    expect(joinDecision(joinCount, join)).toBe(decision)
   })
 })
 

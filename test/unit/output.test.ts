@@ -7,17 +7,28 @@ const delivered = (id: string, output: unknown, handle = 'out'): StepState => ({
   id,
   status: 'succeeded',
   attempts: 1,
+  interruptions: 0,
   handle,
   output,
   mailbox: [],
+  deliveries: 0,
 })
-const skipped = (id: string): StepState => ({ id, status: 'skipped', attempts: 0, mailbox: [] })
+const skipped = (id: string): StepState => ({
+  id,
+  status: 'skipped',
+  attempts: 0,
+  interruptions: 0,
+  mailbox: [],
+  deliveries: 0,
+})
 const failedRun = (id: string): StepState => ({
   id,
   status: 'failed',
   attempts: 1,
+  interruptions: 0,
   error: { code: 'FAIL', message: 'no' },
   mailbox: [],
+  deliveries: 0,
 })
 
 /** a → b, a → c: b and c are the leaves. */

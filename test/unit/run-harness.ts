@@ -30,6 +30,9 @@ export const ev = {
   }),
   due: (stepId: string): RunEvent => ({ type: 'due', stepId }),
   cancel: (): RunEvent => ({ type: 'cancel', reason: 'test' }),
+  /** Taken back from checkpoints; with a limit, as after the run's process died. */
+  resume: (maxInterruptions?: number): RunEvent =>
+    maxInterruptions === undefined ? { type: 'resume' } : { type: 'resume', maxInterruptions },
 }
 
 export class TestRun {

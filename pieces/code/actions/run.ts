@@ -25,6 +25,8 @@ export const run = defineAction({
         ctx.log,
       )
     } catch (error) {
+      if (error instanceof UserCodeError && error.outOfMemory)
+        throw new PieceError('MEMORY', `the code ran out of memory: ${error.message}`, { retryable: false })
       if (error instanceof UserCodeError)
         throw new PieceError('CODE', error.message, { retryable: error.compiles })
       throw error

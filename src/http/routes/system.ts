@@ -13,9 +13,15 @@ export function systemRoutes(engine: Engine): Hono {
     } catch (error) {
       return c.json(errorBody('NOT_READY', `the database does not answer: ${(error as Error).message}`), 503)
     }
-    if (engine.pool.threads === 0)
+    if (!engine.checkpointsHealthy)
+      return c.json(
+        errorBody('NOT_READY', 'checkpoints cannot be written: the database is away or full'),
+        503,
+      )
+    const { poolThreads, sandboxThreads } = engine.executors
+    if (poolThreads + sandboxThreads === 0)
       return c.json(errorBody('NOT_READY', 'the worker pool has no threads'), 503)
-    return c.json({ status: 'ready', database: engine.db.kind, threads: engine.pool.threads })
+    return c.json({ status: 'ready', database: engine.db.kind, threads: poolThreads, sandboxThreads })
   })
   return app
 }

@@ -1,0 +1,111 @@
+// The places where steps run besides the engine's thread: its own worker pool (trusted built-ins)
+// and the sandbox processes (user code, pieces from packages). Each starts when first needed, or
+// when `warmUp` asks (a server, once it can answer), so that neither is in a start's critical path
+// and a command that fails early never starts a thread it would have to stop half-loaded.
+import type { Credentials } from '../piece-sdk/define.js'
+import { type SandboxEvent, SandboxPool } from '../sandbox/sandbox-pool.js'
+import { type LogSink, WorkerPool } from '../workers/pool.js'
+import type { StepReply, StepTask } from '../workers/protocol.js'
+
+export interface ExecutorOptions {
+  threads: number
+  memoryLimitMb: number
+  sandbox: {
+    processes: number
+    threadsPerProcess: number
+    processMemoryMb: number
+    maxThreadsPerWorkflow?: number
+  }
+  pieceFiles: string[]
+  credentials?: Record<string, Credentials>
+  onSandboxEvent?: (event: SandboxEvent) => void
+}
+
+export class Executors {
+  private workerPool: WorkerPool | undefined
+  private sandboxPool: SandboxPool | undefined
+  private closed = false
+
+  constructor(private readonly options: ExecutorOptions) {}
+
+  get pool(): WorkerPool {
+    this.workerPool ??= new WorkerPool({
+      threads: this.options.threads,
+      memoryLimitMb: this.options.memoryLimitMb,
+      pieceFiles: this.options.pieceFiles,
+      credentials: this.options.credentials,
+    })
+    return this.workerPool
+  }
+
+  get sandbox(): SandboxPool {
+    this.sandboxPool ??= new SandboxPool({
+      ...this.options.sandbox,
+      memoryLimitMb: this.options.memoryLimitMb,
+      pieceFiles: this.options.pieceFiles,
+      credentials: this.options.credentials,
+      onEvent: this.options.onSandboxEvent,
+    })
+    return this.sandboxPool
+  }
+
+  /** Runs a step in the pool or a sandbox process; after `close`, answers that it was cancelled. */
+  run(
+    where: 'pool' | 'sandbox',
+    task: Omit<StepTask, 'taskId'>,
+    signal: AbortSignal,
+    log: LogSink,
+  ): Promise<StepReply> {
+    if (this.closed) return Promise.resolve({ ok: false, error: STOPPED })
+    return where === 'pool' ? this.pool.run(task, signal, log) : this.sandbox.run(task, signal, log)
+  }
+
+  /** Starts both now, so that the first steps find them ready. */
+  warmUp(): void {
+    if (this.closed) return
+    void this.pool
+    void this.sandbox
+  }
+
+  /** Threads ready to take steps, in the pool and in the sandbox processes. */
+  get threads(): number {
+    return this.poolThreads + this.sandboxThreads
+  }
+
+  get poolThreads(): number {
+    return this.workerPool?.threads ?? 0
+  }
+
+  /** Threads of the sandbox processes that are up and taking work. */
+  get sandboxThreads(): number {
+    return this.sandboxPool?.threads ?? 0
+  }
+
+  get queueSize(): number {
+    return (this.workerPool?.queueSize ?? 0) + (this.sandboxPool?.queueSize ?? 0)
+  }
+
+  /** Busy share of the threads of both. */
+  get utilization(): number {
+    const poolThreads = this.workerPool?.threads ?? 0
+    const { processes, threadsPerProcess } = this.options.sandbox
+    const sandboxThreads = this.sandboxPool ? processes * threadsPerProcess : 0
+    const busy =
+      (this.workerPool?.utilization ?? 0) * poolThreads +
+      (this.sandboxPool?.utilization ?? 0) * sandboxThreads
+    const total = poolThreads + sandboxThreads
+    return total === 0 ? 0 : busy / total
+  }
+
+  async close(): Promise<void> {
+    this.closed = true
+    await Promise.all([this.workerPool?.close(), this.sandboxPool?.close()])
+  }
+}
+
+const STOPPED = {
+  name: 'CancelledError',
+  code: 'CANCELLED',
+  message: 'the engine is stopping',
+  retryable: false,
+}

@@ -1,0 +1,36 @@
+// Which database errors mean "the database is away for now" (a connection cut, a server restarting,
+// a full disk) rather than "these rows are wrong": the first kind is waited out and tried again,
+// the second fails the writes that caused it. Pure, so that each code is a row of a table test.
+
+/** PostgreSQL SQLSTATE classes and codes that say nothing about the statement itself. */
+const PG_TRANSIENT = [
+  /^08/, // connection exception
+  /^57P0[1-3]$/, // admin shutdown, crash shutdown, cannot connect now
+  /^53/, // insufficient resources: disk full, out of memory, too many connections
+  /^40001$/, // serialization failure
+  /^40P01$/, // deadlock detected
+]
+
+const SQLITE_TRANSIENT = /^SQLITE_(FULL|IOERR|BUSY|LOCKED|CANTOPEN|PROTOCOL|NOMEM)/
+
+const NODE_TRANSIENT = new Set([
+  'ECONNREFUSED',
+  'ECONNRESET',
+  'EPIPE',
+  'ETIMEDOUT',
+  'ENOTCONN',
+  'EHOSTUNREACH',
+])
+
+/** Messages of the pg client and knex's pool when a connection is gone or cannot be had. */
+const MESSAGES =
+  /Connection terminated|connection is closed|Client has encountered a connection error|Timeout acquiring a connection|terminating connection/i
+
+export function isTransientFault(error: unknown): boolean {
+  if (typeof error !== 'object' || error === null) return false
+  const code = String((error as { code?: unknown }).code ?? '')
+  if (PG_TRANSIENT.some((pattern) => pattern.test(code))) return true
+  if (SQLITE_TRANSIENT.test(code)) return true
+  if (NODE_TRANSIENT.has(code)) return true
+  return MESSAGES.test(String((error as { message?: unknown }).message ?? ''))
+}

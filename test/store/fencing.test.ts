@@ -1,0 +1,129 @@
+// Fenced checkpoints: a write for a run is made only while its writer still holds the run with the
+// lease epoch it was given; a batch the database refuses for one caller's rows fails only that
+// caller; leases are taken with a new epoch, and renewed only for the runs named.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import {
+  CheckpointWriter,
+  checkpointExecutor,
+  LeaseLostError,
+  type NewRunRow,
+  type StepRow,
+} from '../../src/store/checkpoints.js'
+import { Leases } from '../../src/store/leases.js'
+import { type Database, openDatabase } from '../../src/store/orm.js'
+import { freshDatabaseUrl, TEST_DB } from '../helpers/db.js'
+
+const ME = 'process-a'
+const T = Date.now()
+
+const newRun = (id: string, status = 'running'): NewRunRow => ({
+  id,
+  workflow_id: 'w',
+  workflow_version: 1,
+  status,
+  input: '{}',
+  created_at: T,
+  owner: ME,
+  lease_until: T + 60_000,
+})
+
+const stepRow = (runId: string, stepId: string, status: string): StepRow => ({
+  run_id: runId,
+  step_id: stepId,
+  status,
+  attempts: 1,
+  interruptions: 0,
+  handle: null,
+  output: null,
+  error: null,
+  wake_at: null,
+  started_at: T,
+  finished_at: null,
+})
+
+let db: Database
+let writer: CheckpointWriter
+
+beforeAll(async () => {
+  db = await openDatabase(await freshDatabaseUrl())
+  writer = new CheckpointWriter(checkpointExecutor(db, ME))
+})
+
+afterAll(async () => {
+  await writer?.drain()
+  await db?.close()
+})
+
+const stepsOf = async (runId: string) =>
+  (await db.knex('step_states').where({ run_id: runId }).orderBy('step_id')).map(
+    (r) => `${r.step_id}:${r.status}`,
+  )
+
+describe(`fenced checkpoints (${TEST_DB})`, () => {
+  it('writes a run held with its epoch, and refuses one taken over, writing none of its rows', async () => {
+    await writer.write({ newRuns: [newRun('f1'), newRun('f2')], fence: { runId: 'f1', epoch: 1 } })
+    // another process takes f2 over: new owner, new epoch
+    await db.knex('runs').where({ id: 'f2' }).update({ owner: 'process-b', lease_epoch: 2 })
+    const held = writer.write({ steps: [stepRow('f1', 'a', 'succeeded')], fence: { runId: 'f1', epoch: 1 } })
+    const lost = writer.write({
+      steps: [stepRow('f2', 'a', 'succeeded')],
+      runs: [{ id: 'f2', status: 'succeeded' }],
+      fence: { runId: 'f2', epoch: 1 },
+    })
+    writer.log({ run_id: 'f2', step_id: 'a', ts: T, level: 'info', msg: 'late', data: null })
+    await expect(held).resolves.toBeUndefined()
+    await expect(lost).rejects.toBeInstanceOf(LeaseLostError)
+    await writer.drain()
+    expect(await stepsOf('f1')).toEqual(['a:succeeded'])
+    expect(await stepsOf('f2')).toEqual([])
+    const [f2] = await db.knex('runs').where({ id: 'f2' })
+    expect([f2.status, f2.owner]).toEqual(['running', 'process-b'])
+    expect(await db.knex('run_logs').where({ run_id: 'f2' })).toEqual([])
+  })
+
+  it('refuses an old epoch of the same owner (a claim after a stall)', async () => {
+    await writer.write({ newRuns: [newRun('f3')] })
+    await db.knex('runs').where({ id: 'f3' }).update({ lease_epoch: 5 })
+    await expect(
+      writer.write({ steps: [stepRow('f3', 'a', 'running')], fence: { runId: 'f3', epoch: 4 } }),
+    ).rejects.toBeInstanceOf(LeaseLostError)
+    await writer.write({ steps: [stepRow('f3', 'a', 'running')], fence: { runId: 'f3', epoch: 5 } })
+    expect(await stepsOf('f3')).toEqual(['a:running'])
+  })
+
+  it('fails only the caller whose rows the database refuses, and writes the others', async () => {
+    await writer.write({ newRuns: [newRun('g1'), newRun('g2')] })
+    const bad = stepRow('g1', 'a', 'running')
+    ;(bad as { status: unknown }).status = null // NOT NULL: the database refuses the row
+    const results = await Promise.allSettled([
+      writer.write({ steps: [bad], fence: { runId: 'g1', epoch: 1 } }),
+      writer.write({ steps: [stepRow('g2', 'a', 'succeeded')], fence: { runId: 'g2', epoch: 1 } }),
+    ])
+    expect(results.map((r) => r.status)).toEqual(['rejected', 'fulfilled'])
+    expect(await stepsOf('g1')).toEqual([])
+    expect(await stepsOf('g2')).toEqual(['a:succeeded'])
+    expect(writer.healthy).toBe(true)
+  })
+
+  it('takes a run with a new epoch, never one another process holds, and renews only the runs named', async () => {
+    const a = new Leases(db.knex, ME, 60_000, db.kind)
+    const b = new Leases(db.knex, 'process-b', 60_000, db.kind)
+    await writer.write({ newRuns: [newRun('h1', 'waiting'), newRun('h2', 'waiting')] })
+    await db.knex('runs').whereIn('id', ['h1', 'h2']).update({ owner: null, lease_until: null })
+    expect(await a.take('h1', Date.now())).toBe(2)
+    expect(await b.take('h1', Date.now())).toBeUndefined()
+    expect(await a.take('h2', Date.now())).toBe(2)
+    expect([...(await a.renew(Date.now(), ['h1']))]).toEqual(['h1'])
+    const [h2] = await db.knex('runs').where({ id: 'h2' })
+    const [h1] = await db.knex('runs').where({ id: 'h1' })
+    expect(Number(h1.lease_until)).toBeGreaterThanOrEqual(Number(h2.lease_until))
+    expect(
+      await a.lost(
+        new Map([
+          ['h1', 2],
+          ['h2', 1],
+        ]),
+      ),
+    ).toEqual(['h2'])
+  })
+})
