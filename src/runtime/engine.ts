@@ -5,7 +5,7 @@
 import { randomUUID } from 'node:crypto'
 import { EventEmitter } from 'node:events'
 import { availableParallelism } from 'node:os'
-import { type CompiledWorkflow, compileWorkflow } from '../definition/compile.js'
+import type { CompiledWorkflow } from '../definition/compile.js'
 import { type DefinitionLimits, definitionLimits } from '../definition/limits.js'
 import { type ExpressionLimits, expressionLimits } from '../definition/template.js'
 import { ConflictError, EngineError, NotFoundError, ValidationError } from '../errors.js'
@@ -20,15 +20,19 @@ import {
   type NewRunRow,
   type StepRow,
 } from '../store/checkpoints.js'
-import { Leases } from '../store/leases.js'
+import { type Claimed, Leases } from '../store/leases.js'
 import { type Database, HotReads, openDatabase } from '../store/orm.js'
 import { type RunView, readRun } from '../store/runs.js'
 import { WorkflowStore } from '../store/workflows.js'
-import { normalisePath } from '../triggers/webhooks.js'
 import type { LogLevel } from '../workers/protocol.js'
+import { ConcurrencyGates } from './concurrency-gate.js'
 import { StepDispatcher } from './dispatch.js'
 import { Executors } from './executors.js'
-import { LruCache } from './lru-cache.js'
+import { RunRecovery } from './run-recovery.js'
+import { type DeployResult, WorkflowCatalog } from './workflow-catalog.js'
+
+export type { DeployResult } from './workflow-catalog.js'
+
 import { resetForRetry, restoreRunState } from './restore.js'
 import { newStepState, RUN_ENDED, type RunState, type StepState } from './state.js'
 import { Supervisor } from './supervisor.js'
@@ -103,16 +107,6 @@ export interface EngineEvents {
   dropped: [runId: string, reason: string, error: unknown]
 }
 
-export interface DeployResult {
-  workflow: CompiledWorkflow
-  version: number
-  created: boolean
-}
-
-const CLAIM_BATCH = 200
-/** Compiled workflow versions kept in memory; runs hold their own, so one dropped is only compiled again. */
-const COMPILED_VERSIONS = 1000
-
 export class Engine {
   readonly workflows: WorkflowStore
   readonly owner = randomUUID()
@@ -123,22 +117,14 @@ export class Engine {
   private readonly leases: Leases
   private readonly timers = new Timers()
   private readonly supervisors = new Map<string, Supervisor>()
-  /** Compiled versions by `id@version`; bounded, since every version ever started may pass through. */
-  private readonly compiled = new LruCache<string, CompiledWorkflow>(COMPILED_VERSIONS)
+  private readonly catalog: WorkflowCatalog
   private readonly endWaiters = new Map<string, Set<(state: RunState) => void>>()
   /** Runs in flight and runs waiting their turn, per workflow with a `concurrency` limit. */
-  private readonly gates = new Map<string, { active: Set<string>; queue: Supervisor[] }>()
+  private readonly gates = new ConcurrencyGates<Supervisor>()
   private readonly limits: { stepTimeoutMs: number; maxOutputBytes: number }
-  private readonly options: Required<Pick<EngineOptions, 'passivateAfterMs' | 'pollMs' | 'maxInterruptions'>>
+  private readonly options: Required<Pick<EngineOptions, 'passivateAfterMs' | 'maxInterruptions'>>
   private readonly credentialValues: Record<string, Credentials>
-  private readonly expressionLimits: ExpressionLimits
-  private readonly definitionLimits: DefinitionLimits
-  private poller: NodeJS.Timeout | undefined
-  private renewer: NodeJS.Timeout | undefined
-  private polling: Promise<void> | undefined
-  private renewing: Promise<void> | undefined
-  /** When the last renewal that went through started (performance.now()). */
-  private renewedAt = performance.now()
+  private readonly recovery: RunRecovery
   private accepting = true
 
   private constructor(
@@ -154,17 +140,34 @@ export class Engine {
     this.workflows = new WorkflowStore(db.orm, this.reads)
     this.dispatcher = new StepDispatcher(registry, executors, options.inlineBuiltins ?? true)
     this.credentialValues = options.credentials ?? {}
-    this.expressionLimits = expressionLimits(options.expressions)
-    this.definitionLimits = definitionLimits(options.limits)
+    this.catalog = new WorkflowCatalog(this.workflows, registry, {
+      expressions: expressionLimits(options.expressions),
+      limits: definitionLimits(options.limits),
+    })
     this.writer = new CheckpointWriter(checkpointExecutor(db, this.owner))
     this.leases = new Leases(db.knex, this.owner, options.leaseMs ?? ENGINE_DEFAULTS.leaseMs, db.kind)
+    const passivateAfterMs = options.passivateAfterMs ?? ENGINE_DEFAULTS.passivateAfterMs
+    this.recovery = new RunRecovery(
+      this.leases,
+      {
+        held: this.supervisors,
+        drop: (supervisor, reason, error) => this.drop(supervisor, reason, error),
+        resume: (claimed) => this.resumeClaimed(claimed),
+        accepting: () => this.accepting,
+      },
+      {
+        pollMs: options.pollMs ?? ENGINE_DEFAULTS.pollMs,
+        horizonMs: Math.min(1000, passivateAfterMs),
+        // on SQLite only this process uses the file: whatever another owner held is ours now
+        ignoreLeases: db.kind === 'sqlite',
+      },
+    )
     this.limits = {
       stepTimeoutMs: options.stepTimeoutMs ?? ENGINE_DEFAULTS.stepTimeoutMs,
       maxOutputBytes: options.maxOutputBytes ?? ENGINE_DEFAULTS.maxOutputBytes,
     }
     this.options = {
-      passivateAfterMs: options.passivateAfterMs ?? ENGINE_DEFAULTS.passivateAfterMs,
-      pollMs: options.pollMs ?? ENGINE_DEFAULTS.pollMs,
+      passivateAfterMs,
       maxInterruptions: options.maxInterruptions ?? ENGINE_DEFAULTS.maxInterruptions,
     }
     this.events.setMaxListeners(0)
@@ -178,12 +181,7 @@ export class Engine {
 
   /** A run that ended (or never came to be) frees its place under its workflow's `concurrency`. */
   private releaseGate(runId: string): void {
-    for (const gate of this.gates.values()) {
-      gate.queue = gate.queue.filter((s) => s.state.id !== runId)
-      if (!gate.active.delete(runId)) continue
-      const next = gate.queue.shift()
-      if (next) void this.admit(next)
-    }
+    for (const next of this.gates.leave(runId)) void this.admit(next)
   }
 
   static async open(options: EngineOptions): Promise<Engine> {
@@ -228,67 +226,23 @@ export class Engine {
 
   /** Checks a definition; throws a ValidationError listing every problem. */
   compile(definition: unknown): CompiledWorkflow {
-    return compileWorkflow(definition, this.registry, {
-      expressions: this.expressionLimits,
-      limits: this.definitionLimits,
-    })
+    return this.catalog.compile(definition)
   }
 
-  async deploy(
+  deploy(
     definition: unknown,
     options: { mustExist?: boolean; mustNotExist?: boolean } = {},
   ): Promise<DeployResult> {
-    const workflow = this.compile(definition)
-    if (workflow.trigger.kind === 'webhook') await this.checkWebhookPath(workflow)
-    const { version, created } = await this.workflows.save(
-      {
-        id: workflow.id,
-        name: workflow.definition.name,
-        triggerKind: workflow.trigger.kind,
-        definition: workflow.definition,
-        hash: workflow.hash,
-      },
-      options,
-    )
-    this.compiled.set(`${workflow.id}@${version}`, workflow)
-    return { workflow, version, created }
+    return this.catalog.deploy(definition, options)
   }
 
-  async workflowVersion(
-    id: string,
-    version?: number,
-  ): Promise<{ workflow: CompiledWorkflow; version: number }> {
-    // another process may have stored a newer version: the current one is read on every run start
-    version ??= await this.workflows.currentVersion(id)
-    const cached = this.compiled.get(`${id}@${version}`)
-    if (cached) return { workflow: cached, version }
-    const stored = await this.workflows.get(id, version)
-    const key = `${id}@${stored.version}`
-    let workflow = this.compiled.get(key)
-    if (!workflow) {
-      workflow = this.compile(stored.definition)
-      this.compiled.set(key, workflow)
-    }
-    return { workflow, version: stored.version }
+  workflowVersion(id: string, version?: number): Promise<{ workflow: CompiledWorkflow; version: number }> {
+    return this.catalog.version(id, version)
   }
 
   /** The current version of every live workflow, optionally of one trigger kind. */
-  async liveWorkflows(kind?: string): Promise<{ workflow: CompiledWorkflow; version: number }[]> {
-    const rows = (await this.workflows.list()).filter((w) => kind === undefined || w.triggerKind === kind)
-    return Promise.all(rows.map((w) => this.workflowVersion(w.id, w.currentVersion)))
-  }
-
-  /** Two workflows claiming one webhook path is a conflict at deploy time. */
-  private async checkWebhookPath(workflow: CompiledWorkflow): Promise<void> {
-    const path = normalisePath(String(workflow.trigger.props.path))
-    for (const other of await this.liveWorkflows('webhook')) {
-      if (other.workflow.id === workflow.id) continue
-      if (normalisePath(String(other.workflow.trigger.props.path)) === path) {
-        throw new ConflictError(`webhook path '${path}' belongs to workflow '${other.workflow.id}' already`, [
-          { path: 'trigger.with.path', message: `taken by workflow '${other.workflow.id}'` },
-        ])
-      }
-    }
+  liveWorkflows(kind?: string): Promise<{ workflow: CompiledWorkflow; version: number }[]> {
+    return this.catalog.live(kind)
   }
 
   workflowChanged(workflowId: string): void {
@@ -296,14 +250,8 @@ export class Engine {
   }
 
   /** Starts resuming unfinished runs and polling for due timers. */
-  async start(): Promise<number> {
-    // on SQLite only this process uses the file: whatever another owner held is ours now
-    const resumed = await this.poll(this.db.kind === 'sqlite')
-    this.poller = setInterval(() => void this.poll(this.db.kind === 'sqlite'), this.options.pollMs)
-    this.renewer = setInterval(() => void this.renew(), this.leases.leaseMs / 3)
-    this.poller.unref()
-    this.renewer.unref()
-    return resumed
+  start(): Promise<number> {
+    return this.recovery.start()
   }
 
   /** Starts a run: resolves once its row and its first steps are durable, before any step runs. */
@@ -350,54 +298,12 @@ export class Engine {
     return { id, status }
   }
 
-  /**
-   * Extends the leases of the runs in memory; a run whose lease another process took (this one
-   * stalled past it) is dropped at once, without another write.
-   */
-  private renew(): Promise<void> {
-    this.renewing ??= this.renewOnce().finally(() => {
-      this.renewing = undefined
-    })
-    return this.renewing
-  }
-
-  /**
-   * Leases are surely held until most of a lease after the start of the last renewal that went
-   * through (a monotonic clock: a stopped process wakes up knowing it may have lost them).
-   */
-  private leaseValid(): boolean {
-    return performance.now() < this.renewedAt + this.leases.leaseMs * 0.8
-  }
-
-  private async renewOnce(): Promise<void> {
-    const started = performance.now()
-    try {
-      const held = [...this.supervisors.keys()]
-      const renewed = await this.leases.renew(Date.now(), held)
-      const missing = new Map<string, number>()
-      for (const id of held) {
-        const supervisor = this.supervisors.get(id)
-        if (supervisor && !renewed.has(id)) missing.set(id, supervisor.epoch)
-      }
-      for (const id of await this.leases.lost(missing)) {
-        const supervisor = this.supervisors.get(id)
-        if (supervisor) this.drop(supervisor, 'its lease was taken over', new LeaseLostError(id))
-      }
-      this.renewedAt = started
-    } catch {
-      // the database is away: the leases are renewed at the next turn, or lost and taken over
-    }
-  }
-
   /** Leaves a run in memory without ending it; `release` lets go of its lease for the next poll. */
   private drop(supervisor: Supervisor, reason: string, error: unknown, release = false): void {
     const id = supervisor.state.id
     supervisor.stop()
     if (this.supervisors.get(id) === supervisor) this.supervisors.delete(id)
-    for (const gate of this.gates.values()) {
-      gate.queue = gate.queue.filter((s) => s !== supervisor)
-      gate.active.delete(id)
-    }
+    this.releaseGate(id)
     this.events.emit('dropped', id, reason, error)
     if (release) {
       const fence = { runId: id, epoch: supervisor.epoch }
@@ -425,8 +331,8 @@ export class Engine {
         log: (runId, stepId, level, msg, data) => this.events.emit('log', runId, stepId, level, msg, data),
         settled: (s) => this.settled(s),
       },
-      leaseValid: () => this.leaseValid(),
-      renewLeases: () => this.renew(),
+      leaseValid: () => this.recovery.leaseValid(),
+      renewLeases: () => this.recovery.renew(),
       writeFailed: (s, error) => {
         if (error instanceof LeaseLostError) this.drop(s, 'its lease was taken over', error)
         else this.drop(s, 'a checkpoint of it failed', error, true)
@@ -449,21 +355,15 @@ export class Engine {
     if (limit === undefined) return supervisor.start(inserting)
     const stored = () => (inserting ? this.writer.write({ newRuns: [inserting] }) : Promise.resolve())
     if (RUN_ENDED.has(supervisor.state.status)) return stored()
-    const gate = this.gates.get(supervisor.workflow.id) ?? { active: new Set<string>(), queue: [] }
-    this.gates.set(supervisor.workflow.id, gate)
-    if (gate.active.size >= limit) {
-      gate.queue.push(supervisor)
-      return stored()
-    }
-    // released on the run's end event, which comes whichever supervisor (or passivated life) ends it
-    gate.active.add(supervisor.state.id)
+    // a place is given up on the run's end event, whichever supervisor (or passivated life) ends it
+    if (!this.gates.enter(supervisor.workflow.id, limit, supervisor.state.id, supervisor)) return stored()
     return supervisor.start(inserting)
   }
 
   /** A run with nothing but distant timers leaves memory; its due times stay in the database. */
   private settled(supervisor: Supervisor): void {
     // without the poller (an engine that was never started, as in `piecework run`) nothing would wake it
-    if (!this.poller) return
+    if (!this.recovery.started) return
     const next = supervisor.nextWake()
     if (next === undefined || next - Date.now() < this.options.passivateAfterMs) return
     if (this.supervisors.get(supervisor.state.id) !== supervisor) return
@@ -475,48 +375,15 @@ export class Engine {
       .catch(() => {})
   }
 
-  /** Claims runs that are due or orphaned, and resumes them. Returns how many it resumed. */
-  private poll(ignoreLeases: boolean): Promise<void> & Promise<number> {
-    if (this.polling) return this.polling.then(() => 0) as Promise<void> & Promise<number>
-    const run = async () => {
-      let total = 0
-      while (this.accepting) {
-        const claimed = await this.leases.claim({
-          now: Date.now(),
-          horizonMs: Math.min(1000, this.options.passivateAfterMs),
-          limit: CLAIM_BATCH,
-          ignoreLeases,
-        })
-        // a run still in memory that had to be claimed again lost its lease meanwhile (this process
-        // stalled past it): what it holds is not to be trusted, it is rebuilt from the checkpoints
-        for (const c of claimed) {
-          const stale = this.supervisors.get(c.id)
-          if (stale) this.drop(stale, 'its lease ran out while it was held', new LeaseLostError(c.id))
-        }
-        const fresh = claimed
-        // steps of a run whose process died count as interrupted; not those of a run let go cleanly
-        const takenOver = new Set(fresh.filter((c) => c.takenOver).map((c) => c.id))
-        const epochs = new Map(fresh.map((c) => [c.id, c.epoch]))
-        for (const supervisor of await this.restoreMany(
-          fresh.map((c) => c.id),
-          undefined,
-          epochs,
-        )) {
-          if (supervisor.state.status === 'queued') void this.admit(supervisor)
-          else
-            supervisor.resume(takenOver.has(supervisor.state.id) ? this.options.maxInterruptions : undefined)
-        }
-        total += fresh.length
-        if (fresh.length === 0 || claimed.length < CLAIM_BATCH) break
-      }
-      return total
+  /** Rebuilds runs just claimed and starts or resumes them, under their workflow's `concurrency`. */
+  private async resumeClaimed(claimed: Claimed[]): Promise<void> {
+    // steps of a run whose process died count as interrupted; not those of a run let go cleanly
+    const takenOver = new Set(claimed.filter((c) => c.takenOver).map((c) => c.id))
+    const epochs = new Map(claimed.map((c) => [c.id, c.epoch]))
+    for (const supervisor of await this.restoreMany([...epochs.keys()], undefined, epochs)) {
+      if (supervisor.state.status === 'queued') void this.admit(supervisor)
+      else supervisor.resume(takenOver.has(supervisor.state.id) ? this.options.maxInterruptions : undefined)
     }
-    const polling = run().catch(() => 0)
-    this.polling = polling.then(() => undefined)
-    void polling.finally(() => {
-      this.polling = undefined
-    })
-    return polling as Promise<void> & Promise<number>
   }
 
   /** Rebuilds stored runs' supervisors from their checkpoints. */
@@ -708,13 +575,12 @@ export class Engine {
    */
   async close(graceMs = 0): Promise<void> {
     this.accepting = false
-    clearInterval(this.poller)
-    clearInterval(this.renewer)
+    const stopped = this.recovery.stop()
     const deadline = Date.now() + graceMs
     while (Date.now() < deadline && [...this.supervisors.values()].some((s) => s.inFlight > 0)) {
       await new Promise((resolve) => setTimeout(resolve, 20))
     }
-    await this.polling
+    await stopped
     this.timers.clear()
     // while the database is away, what cannot be written stays for the next start to redo
     if (!this.writer.healthy) this.writer.close()

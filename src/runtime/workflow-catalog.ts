@@ -1,0 +1,89 @@
+// The workflows an engine knows: definitions checked and compiled, versions stored, compiled
+// versions kept in a bounded cache, and the rule that two webhook workflows never share a path.
+import { type CompiledWorkflow, compileWorkflow } from '../definition/compile.js'
+import type { DefinitionLimits } from '../definition/limits.js'
+import type { ExpressionLimits } from '../definition/template.js'
+import { ConflictError } from '../errors.js'
+import type { PieceRegistry } from '../piece-sdk/registry.js'
+import type { WorkflowStore } from '../store/workflows.js'
+import { normalisePath } from '../triggers/webhooks.js'
+import { LruCache } from './lru-cache.js'
+
+export interface DeployResult {
+  workflow: CompiledWorkflow
+  version: number
+  created: boolean
+}
+
+/** Compiled workflow versions kept in memory; runs hold their own, so one dropped is only compiled again. */
+const COMPILED_VERSIONS = 1000
+
+export class WorkflowCatalog {
+  /** Compiled versions by `id@version`; bounded, since every version ever started may pass through. */
+  private readonly compiled = new LruCache<string, CompiledWorkflow>(COMPILED_VERSIONS)
+
+  constructor(
+    private readonly store: WorkflowStore,
+    private readonly registry: PieceRegistry,
+    private readonly limits: { expressions: ExpressionLimits; limits: DefinitionLimits },
+  ) {}
+
+  /** Checks a definition; throws a ValidationError listing every problem. */
+  compile(definition: unknown): CompiledWorkflow {
+    return compileWorkflow(definition, this.registry, this.limits)
+  }
+
+  async deploy(
+    definition: unknown,
+    options: { mustExist?: boolean; mustNotExist?: boolean } = {},
+  ): Promise<DeployResult> {
+    const workflow = this.compile(definition)
+    if (workflow.trigger.kind === 'webhook') await this.checkWebhookPath(workflow)
+    const { version, created } = await this.store.save(
+      {
+        id: workflow.id,
+        name: workflow.definition.name,
+        triggerKind: workflow.trigger.kind,
+        definition: workflow.definition,
+        hash: workflow.hash,
+      },
+      options,
+    )
+    this.compiled.set(`${workflow.id}@${version}`, workflow)
+    return { workflow, version, created }
+  }
+
+  async version(id: string, version?: number): Promise<{ workflow: CompiledWorkflow; version: number }> {
+    // another process may have stored a newer version: the current one is read on every run start
+    version ??= await this.store.currentVersion(id)
+    const cached = this.compiled.get(`${id}@${version}`)
+    if (cached) return { workflow: cached, version }
+    const stored = await this.store.get(id, version)
+    const key = `${id}@${stored.version}`
+    let workflow = this.compiled.get(key)
+    if (!workflow) {
+      workflow = this.compile(stored.definition)
+      this.compiled.set(key, workflow)
+    }
+    return { workflow, version: stored.version }
+  }
+
+  /** The current version of every live workflow, optionally of one trigger kind. */
+  async live(kind?: string): Promise<{ workflow: CompiledWorkflow; version: number }[]> {
+    const rows = (await this.store.list()).filter((w) => kind === undefined || w.triggerKind === kind)
+    return Promise.all(rows.map((w) => this.version(w.id, w.currentVersion)))
+  }
+
+  /** Two workflows claiming one webhook path is a conflict at deploy time. */
+  private async checkWebhookPath(workflow: CompiledWorkflow): Promise<void> {
+    const path = normalisePath(String(workflow.trigger.props.path))
+    for (const other of await this.live('webhook')) {
+      if (other.workflow.id === workflow.id) continue
+      if (normalisePath(String(other.workflow.trigger.props.path)) === path) {
+        throw new ConflictError(`webhook path '${path}' belongs to workflow '${other.workflow.id}' already`, [
+          { path: 'trigger.with.path', message: `taken by workflow '${other.workflow.id}'` },
+        ])
+      }
+    }
+  }
+}
