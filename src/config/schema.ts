@@ -4,6 +4,7 @@ import { availableParallelism } from 'node:os'
 import * as v from 'valibot'
 import { DEFINITION_LIMITS } from '../definition/limits.js'
 import { DurationSchema } from '../definition/schema.js'
+import { RetentionSchema } from './retention.js'
 
 const Port = v.pipe(v.number(), v.integer(), v.minValue(0), v.maxValue(65535))
 const Positive = v.pipe(v.number(), v.integer(), v.minValue(1))
@@ -69,6 +70,8 @@ export const ConfigSchema = v.strictObject({
       shutdownGrace: v.optional(DurationSchema, '10s'),
       /** A step attempt under way this many times when its process died fails with CRASHED. */
       maxInterruptions: v.optional(Positive, 2),
+      /** How long ended runs are kept; by default, forever (see src/config/retention.ts). */
+      retention: RetentionSchema,
     }),
     {},
   ),

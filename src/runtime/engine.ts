@@ -153,6 +153,7 @@ export class Engine {
         held: this.supervisors,
         drop: (supervisor, reason, error) => this.drop(supervisor, reason, error),
         resume: (claimed) => this.resumeClaimed(claimed),
+        cancel: (supervisor) => supervisor.cancel(),
         accepting: () => this.accepting,
       },
       {
@@ -513,15 +514,31 @@ export class Engine {
   }
 
   /** Cancels a run that has not ended, in memory or passivated. */
-  async cancelRun(id: string): Promise<void> {
+  /**
+   * Cancels a run that has not ended: in memory here, passivated, or held by another process (the
+   * request goes through the database, and its holder carries it out at its next poll). Resolves
+   * once the run has ended, or after `waitMs` when another process has not got to it yet.
+   */
+  async cancelRun(id: string, waitMs = 10_000): Promise<void> {
     let live = this.supervisors.get(id)
     if (!live) {
       const run = await this.getRun(id)
       if (RUN_ENDED.has(run.status as RunState['status'])) return
-      live = await this.restore(id, await this.take(id, ['queued', 'running', 'waiting'], 'cancelled'))
+      const epoch = await this.leases.take(id, Date.now())
+      if (epoch === undefined) return this.cancelElsewhere(id, waitMs)
+      live = await this.restore(id, epoch)
     }
     live.cancel()
     await live.done
+  }
+
+  private async cancelElsewhere(id: string, waitMs: number): Promise<void> {
+    if (!(await this.leases.requestCancel(id, Date.now()))) return
+    const deadline = Date.now() + waitMs
+    while (Date.now() < deadline) {
+      if (RUN_ENDED.has((await this.getRun(id)).status as RunState['status'])) return
+      await new Promise((resolve) => setTimeout(resolve, 100))
+    }
   }
 
   /** A failed run goes on from its failed steps; what succeeded is not run again. */

@@ -12,6 +12,8 @@ export interface RecoveryHost {
   drop(supervisor: Supervisor, reason: string, error: unknown): void
   /** Rebuilds claimed runs from their checkpoints, each with its new epoch, and starts or resumes them. */
   resume(claimed: Claimed[]): Promise<void>
+  /** Cancels a run held in memory (its cancel was asked through another process). */
+  cancel(supervisor: Supervisor): void
   accepting(): boolean
 }
 
@@ -71,6 +73,11 @@ export class RunRecovery {
   }
 
   private async claimAll(): Promise<number> {
+    // cancels asked through another process of the runs held here, carried out first
+    for (const id of await this.leases.cancelRequests()) {
+      const supervisor = this.host.held.get(id)
+      if (supervisor) this.host.cancel(supervisor)
+    }
     let total = 0
     while (this.host.accepting()) {
       const claimed = await this.leases.claim({

@@ -105,6 +105,8 @@ export class Supervisor {
     this.stopped = true
     this.passivate()
     for (const controller of this.aborts.values()) controller?.abort()
+    // whoever waits on this supervisor (a cancel) is let go: the run goes on elsewhere
+    this.resolveDone(this.state)
   }
 
   get isStopped(): boolean {

@@ -48,6 +48,8 @@ export const RunEntity = defineEntity({
     owner: p.string().nullable(),
     leaseUntil: p.bigint('number').nullable(),
     leaseEpoch: p.integer().default(1),
+    /** A cancel asked through another process than the holder: the holder carries it out. */
+    cancelRequestedAt: p.bigint('number').nullable().index('runs_cancel_requested_at_index'),
   }),
   indexes: [{ properties: ['workflowId', 'createdAt'] }, { properties: ['status'] }],
 })

@@ -95,12 +95,14 @@ export class Leases {
     now: number,
     statuses = ['queued', 'running', 'waiting'],
   ): Promise<number | undefined> {
-    const [row]: { lease_epoch: number | string }[] = await this.knex('runs')
-      .where({ id })
-      .whereIn('status', statuses)
-      .andWhere((q) =>
+    // an ended run is held by nobody, whatever its row still says
+    const ended = statuses.every((s) => s === 'succeeded' || s === 'failed' || s === 'cancelled')
+    const query = this.knex('runs').where({ id }).whereIn('status', statuses)
+    if (!ended)
+      query.andWhere((q) =>
         q.whereNull('owner').orWhere('owner', this.owner).orWhere('lease_until', '<', this.now(now)),
       )
+    const [row]: { lease_epoch: number | string }[] = await query
       .update({
         owner: this.owner,
         lease_until: this.until(now),
@@ -108,6 +110,26 @@ export class Leases {
       })
       .returning(['lease_epoch'])
     return row === undefined ? undefined : Number(row.lease_epoch)
+  }
+
+  /** Asks the holder of an unfinished run to cancel it; false when the run has ended. */
+  async requestCancel(id: string, now: number): Promise<boolean> {
+    const rows = await this.knex('runs')
+      .where({ id })
+      .whereIn('status', ['queued', 'running', 'waiting'])
+      .update({ cancel_requested_at: now })
+      .returning(['id'])
+    return rows.length > 0
+  }
+
+  /** The runs this process holds whose cancel was asked through another process. */
+  async cancelRequests(): Promise<string[]> {
+    const rows: { id: string }[] = await this.knex('runs')
+      .select('id')
+      .whereNotNull('cancel_requested_at')
+      .andWhere({ owner: this.owner })
+      .whereIn('status', ['queued', 'running', 'waiting'])
+    return rows.map((r) => r.id)
   }
 
   /**

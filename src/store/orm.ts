@@ -11,6 +11,7 @@ import { Migration0002Leases } from './migrations/0002-leases.js'
 import { Migration0003ScheduleFires } from './migrations/0003-schedule-fires.js'
 import { Migration0004StepInterruptions } from './migrations/0004-step-interruptions.js'
 import { Migration0005LeaseEpoch } from './migrations/0005-lease-epoch.js'
+import { Migration0006CancelRequests } from './migrations/0006-cancel-requests.js'
 
 export type DatabaseKind = 'sqlite' | 'postgres'
 
@@ -39,6 +40,7 @@ export const MIGRATIONS = [
   { name: '0003-schedule-fires', class: Migration0003ScheduleFires },
   { name: '0004-step-interruptions', class: Migration0004StepInterruptions },
   { name: '0005-lease-epoch', class: Migration0005LeaseEpoch },
+  { name: '0006-cancel-requests', class: Migration0006CancelRequests },
 ]
 
 export async function ormOptions(url: string): Promise<Options> {

@@ -1,0 +1,52 @@
+// Two engines on one PostgreSQL database, as two processes would be: a cancel asked of the one that
+// does not hold the run reaches its holder through the database; a run that failed in one is
+// retried through the other at once.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { Engine } from '../../src/runtime/engine.js'
+import { freshDatabaseUrl, TEST_DB } from '../helpers/db.js'
+import { step, workflow } from './workflows.js'
+
+describe.runIf(TEST_DB === 'postgres')('two engines on one database (postgres)', () => {
+  let a: Engine
+  let b: Engine
+  beforeAll(async () => {
+    const databaseUrl = await freshDatabaseUrl()
+    // runs stay in memory while they wait (no passivation), so that one engine holds them
+    const options = { databaseUrl, threads: 1, pollMs: 100, passivateAfterMs: 600_000 }
+    a = await Engine.open(options)
+    b = await Engine.open(options)
+    await a.start()
+    await b.start()
+  })
+  afterAll(async () => {
+    await a?.close()
+    await b?.close()
+  })
+
+  it('cancels a run held by the other engine', async () => {
+    const { workflow: wf, version } = await a.deploy(
+      workflow('held', [step('wait', 'flow.delay', { for: '1h' })]),
+    )
+    const { id } = await a.startRun(wf.id, {}, { version })
+    // the step's delay has begun: the run waits, held by `a`
+    for (let i = 0; i < 50 && (await b.getRun(id)).status !== 'waiting'; i++)
+      await new Promise((r) => setTimeout(r, 20))
+    expect((await b.getRun(id)).status).toBe('waiting')
+    const t = Date.now()
+    await b.cancelRun(id)
+    expect((await b.getRun(id)).status).toBe('cancelled')
+    expect(Date.now() - t).toBeLessThan(5_000)
+  })
+
+  it('retries a run that failed in the other engine at once', async () => {
+    const { workflow: wf, version } = await a.deploy(
+      workflow('flaky', [step('check', 'flow.fail', { code: 'NOPE', message: 'not yet' })]),
+    )
+    const { id } = await a.startRun(wf.id, {}, { version })
+    expect((await a.getRun(id, 5_000)).status).toBe('failed')
+    await b.retryRun(id)
+    expect((await b.getRun(id, 5_000)).status).toBe('failed')
+    const logs = await b.db.knex('run_logs').where({ run_id: id })
+    expect(logs.filter((l) => /step failed/.test(l.msg)).length).toBe(2)
+  })
+})
