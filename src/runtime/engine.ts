@@ -13,6 +13,7 @@ import type { Credentials } from '../piece-sdk/define.js'
 import { loadPieces, type PieceRegistry } from '../piece-sdk/registry.js'
 import { type PieceSource, resolvePieceSources } from '../piece-sdk/sources.js'
 import type { SandboxEvent } from '../sandbox/sandbox-pool.js'
+import { takePlace } from '../store/admission.js'
 import {
   CheckpointWriter,
   checkpointExecutor,
@@ -25,7 +26,6 @@ import { type Database, HotReads, openDatabase } from '../store/orm.js'
 import { type RunView, readRun } from '../store/runs.js'
 import { WorkflowStore } from '../store/workflows.js'
 import type { LogLevel } from '../workers/protocol.js'
-import { ConcurrencyGates } from './concurrency-gate.js'
 import { StepDispatcher } from './dispatch.js'
 import { Executors } from './executors.js'
 import { RunRecovery } from './run-recovery.js'
@@ -119,8 +119,9 @@ export class Engine {
   private readonly supervisors = new Map<string, Supervisor>()
   private readonly catalog: WorkflowCatalog
   private readonly endWaiters = new Map<string, Set<(state: RunState) => void>>()
-  /** Runs in flight and runs waiting their turn, per workflow with a `concurrency` limit. */
-  private readonly gates = new ConcurrencyGates<Supervisor>()
+  /** Queued runs waiting for a place under their workflow's `concurrency`, oldest first. */
+  private readonly queued = new Map<string, Supervisor[]>()
+  private admitting: Promise<void> | undefined
   private readonly limits: { stepTimeoutMs: number; maxOutputBytes: number }
   private readonly options: Required<Pick<EngineOptions, 'passivateAfterMs' | 'maxInterruptions'>>
   private readonly credentialValues: Record<string, Credentials>
@@ -176,13 +177,13 @@ export class Engine {
       if (!RUN_ENDED.has(state.status)) return
       for (const wake of this.endWaiters.get(runId) ?? []) wake(state)
       this.endWaiters.delete(runId)
-      this.releaseGate(runId)
+      this.releaseGate()
     })
   }
 
   /** A run that ended (or never came to be) frees its place under its workflow's `concurrency`. */
-  private releaseGate(runId: string): void {
-    for (const next of this.gates.leave(runId)) void this.admit(next)
+  private releaseGate(): void {
+    void this.admitQueued()
   }
 
   static async open(options: EngineOptions): Promise<Engine> {
@@ -286,13 +287,16 @@ export class Engine {
     const supervisor = this.spawn(workflow, version, state, input ?? null)
     // the run's row goes into the checkpoint of its first steps: one commit, not two
     const admitted = this.admit(supervisor, row)
-    const status = state.status
+    let status = state.status
     try {
       await admitted
+      // a run under a `concurrency` limit starts once its row is stored, if it finds a place
+      if (workflow.definition.concurrency !== undefined)
+        status = state.status === 'queued' ? 'queued' : 'running'
     } catch (error) {
       // its row is not stored: the run never existed
       if (this.supervisors.get(id) === supervisor) this.supervisors.delete(id)
-      this.releaseGate(id)
+      this.releaseGate()
       throw error
     }
     this.events.emit('started', id, workflow.id)
@@ -304,7 +308,7 @@ export class Engine {
     const id = supervisor.state.id
     supervisor.stop()
     if (this.supervisors.get(id) === supervisor) this.supervisors.delete(id)
-    this.releaseGate(id)
+    this.releaseGate()
     this.events.emit('dropped', id, reason, error)
     if (release) {
       const fence = { runId: id, epoch: supervisor.epoch }
@@ -351,14 +355,52 @@ export class Engine {
    * Starts a queued run, unless its workflow's `concurrency` is reached in this process: then it
    * stays `queued` until a run of that workflow ends.
    */
-  private admit(supervisor: Supervisor, inserting?: NewRunRow): Promise<void> {
+  private async admit(supervisor: Supervisor, inserting?: NewRunRow): Promise<void> {
     const limit = supervisor.workflow.definition.concurrency
     if (limit === undefined) return supervisor.start(inserting)
-    const stored = () => (inserting ? this.writer.write({ newRuns: [inserting] }) : Promise.resolve())
-    if (RUN_ENDED.has(supervisor.state.status)) return stored()
-    // a place is given up on the run's end event, whichever supervisor (or passivated life) ends it
-    if (!this.gates.enter(supervisor.workflow.id, limit, supervisor.state.id, supervisor)) return stored()
-    return supervisor.start(inserting)
+    // under a limit the run is stored first, `queued`, and takes its place in the database
+    if (inserting) await this.writer.write({ newRuns: [inserting] })
+    if (RUN_ENDED.has(supervisor.state.status)) return
+    if (await this.takePlace(supervisor, limit)) return supervisor.start()
+    const line = this.queued.get(supervisor.workflow.id) ?? []
+    if (!line.includes(supervisor)) line.push(supervisor)
+    this.queued.set(supervisor.workflow.id, line)
+  }
+
+  private takePlace(supervisor: Supervisor, limit: number): Promise<boolean> {
+    const run = { id: supervisor.state.id, workflowId: supervisor.workflow.id, owner: this.owner }
+    return takePlace(this.db.knex, this.db.kind, run, limit)
+  }
+
+  /**
+   * Starts queued runs whose workflow has a free place again, oldest first: when a run ends here,
+   * and at every poll (a run that ended in another process frees a place too).
+   */
+  private admitQueued(): Promise<void> {
+    this.admitting ??= this.admitLines()
+      .catch(() => {})
+      .finally(() => {
+        this.admitting = undefined
+      })
+    return this.admitting
+  }
+
+  private async admitLines(): Promise<void> {
+    for (const [workflowId, line] of this.queued) {
+      while (line.length > 0) {
+        const next = line[0]!
+        const gone = next.isStopped || this.supervisors.get(next.state.id) !== next
+        if (gone || next.state.status !== 'queued') {
+          line.shift()
+          continue
+        }
+        if (!(await this.takePlace(next, next.workflow.definition.concurrency ?? Number.POSITIVE_INFINITY)))
+          break
+        line.shift()
+        void next.start()
+      }
+      if (line.length === 0) this.queued.delete(workflowId)
+    }
   }
 
   /** A run with nothing but distant timers leaves memory; its due times stay in the database. */
@@ -385,6 +427,8 @@ export class Engine {
       if (supervisor.state.status === 'queued') void this.admit(supervisor)
       else supervisor.resume(takenOver.has(supervisor.state.id) ? this.options.maxInterruptions : undefined)
     }
+    // a run of another process may have ended and freed a place under a `concurrency` limit
+    if (this.queued.size > 0) void this.admitQueued()
   }
 
   /** Rebuilds stored runs' supervisors from their checkpoints. */

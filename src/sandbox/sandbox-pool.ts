@@ -3,6 +3,7 @@
 // attempts of exactly the steps that were in it, then starts another in its place.
 import { type ChildProcess, spawn } from 'node:child_process'
 import { existsSync } from 'node:fs'
+import { setPriority } from 'node:os'
 import { fileURLToPath } from 'node:url'
 import { EngineError, type ErrorShape } from '../errors.js'
 import type { Credentials } from '../piece-sdk/define.js'
@@ -37,6 +38,11 @@ export type SandboxEvent =
  */
 const KILL_AFTER_TIMEOUT_MS = 3_000
 const STDERR_TAIL = 8 * 1024
+/**
+ * User code yields the CPU to the engine: sandbox processes run at a lower priority (a higher
+ * nice value), so that a step burning both cores never slows HTTP, timers or checkpoints.
+ */
+const SANDBOX_NICE = 10
 /** A process that dies before it is ready is restarted after a growing pause (a broken piece file). */
 const RESTART_BACKOFF_MS = [0, 100, 500, 2_000, 5_000]
 
@@ -167,6 +173,11 @@ export class SandboxPool {
       killedForTimeout: false,
     }
     this.hosts.add(host)
+    try {
+      if (child.pid !== undefined) setPriority(child.pid, SANDBOX_NICE)
+    } catch {
+      // not allowed here (a container without the capability): the process runs at our priority
+    }
     child.stderr!.setEncoding('utf8')
     child.stderr!.on('data', (chunk: string) => {
       host.stderr = (host.stderr + chunk).slice(-STDERR_TAIL)

@@ -49,4 +49,22 @@ describe.runIf(TEST_DB === 'postgres')('two engines on one database (postgres)',
     const logs = await b.db.knex('run_logs').where({ run_id: id })
     expect(logs.filter((l) => /step failed/.test(l.msg)).length).toBe(2)
   })
+
+  it('holds a workflow concurrency limit across both engines', async () => {
+    const { workflow: wf } = await a.deploy(
+      workflow('one-at-a-time', [step('wait', 'flow.delay', { for: '300ms' })], { concurrency: 1 }),
+    )
+    const started = await Promise.all([a, b, a, b].map((engine) => engine.startRun(wf.id, {})))
+    let most = 0
+    const deadline = Date.now() + 20_000
+    for (;;) {
+      const rows = await a.db.knex('runs').where({ workflow_id: wf.id }).select('status')
+      const inFlight = rows.filter((r) => r.status === 'running' || r.status === 'waiting').length
+      most = Math.max(most, inFlight)
+      if (rows.every((r) => r.status === 'succeeded') || Date.now() > deadline) break
+      await new Promise((resolve) => setTimeout(resolve, 20))
+    }
+    expect(most).toBe(1)
+    for (const { id } of started) expect((await a.getRun(id)).status).toBe('succeeded')
+  })
 })
