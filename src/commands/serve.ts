@@ -12,6 +12,7 @@ import { createApp } from '../http/app.js'
 import { isLoopback } from '../http/auth.js'
 import { credentialsFromConfig } from '../piece-sdk/credentials.js'
 import { Engine } from '../runtime/engine.js'
+import { prunerOptions, RunPruner } from '../runtime/run-pruner.js'
 import { Scheduler } from '../triggers/schedules.js'
 import { WebhookRoutes } from '../triggers/webhooks.js'
 import { definitionFiles } from './validate.js'
@@ -107,6 +108,7 @@ function logRunWork(engine: Engine, log: pino.Logger): void {
   })
   engine.events.on('sandbox', (event) => {
     if (event.type === 'ready') log.debug(event, 'sandbox process ready')
+    else if (event.retired) log.debug({ pid: event.pid }, 'sandbox process replaced after a step it stopped')
     else
       log.warn(
         { pid: event.pid, code: event.end.code, signal: event.end.signal, lostSteps: event.lost },
@@ -172,10 +174,14 @@ export async function serveCommand(options: { configFile?: string }): Promise<nu
   await scheduler.start()
   if (resumed > 0) log.info({ runs: resumed }, 'resumed unfinished runs')
   logRunWork(engine, log)
+  // runs.retention: ended runs pruned in small batches, never blocking the engine for long
+  const pruning = prunerOptions(config.runs.retention)
+  const pruner = pruning && new RunPruner(engine.db, pruning).logTo(log)
   const app = createApp(engine, {
     apiKeys: config.auth.apiKeys,
     bodyLimit: config.server.bodyLimit,
     webhooks,
+    pruner,
     report: (error) => log.error({ err: error }, 'unexpected error'),
   })
   const server = serve({ fetch: app.fetch, hostname: config.server.host, port: config.server.port })
@@ -192,6 +198,7 @@ export async function serveCommand(options: { configFile?: string }): Promise<nu
     },
     'piecework is serving',
   )
+  pruner?.start()
   await new Promise<void>((resolve) => {
     process.once('SIGINT', resolve)
     process.once('SIGTERM', resolve)
@@ -204,6 +211,7 @@ export async function serveCommand(options: { configFile?: string }): Promise<nu
   })
   webhooks.stop()
   await scheduler.stop()
+  await pruner?.stop()
   await engine.close(parseDuration(config.runs.shutdownGrace))
   log.info('stopped')
   return 0

@@ -29,7 +29,7 @@ export interface SandboxOptions {
 }
 
 export type SandboxEvent =
-  | { type: 'exited'; pid: number | undefined; end: ProcessEnd; lost: number }
+  | { type: 'exited'; pid: number | undefined; end: ProcessEnd; lost: number; retired: boolean }
   | { type: 'ready'; pid: number | undefined; startedInMs: number }
 
 /**
@@ -64,7 +64,16 @@ interface Host {
   running: Map<number, Pending>
   stderr: string
   killedForTimeout: boolean
+  /** Takes no more steps and ends once its running ones are done (see `retire`). */
+  retiring: boolean
 }
+
+/**
+ * Answers after which a sandbox process is replaced rather than given more work: its thread was
+ * stopped at its heap limit or terminated at a timeout, and an isolate torn down near its heap
+ * limit can still abort the whole process a moment later, taking the next step with it.
+ */
+const RETIRE_AFTER = new Set(['MEMORY', 'TIMEOUT'])
 
 function sandboxEntry(): string {
   const own = new URL('./sandbox-process.js', import.meta.url)
@@ -140,7 +149,7 @@ export class SandboxPool {
     for (;;) {
       let host: Host | undefined
       for (const h of this.hosts) {
-        if (!h.ready || h.running.size >= this.options.threadsPerProcess) continue
+        if (!h.ready || h.retiring || h.running.size >= this.options.threadsPerProcess) continue
         if (!host || h.running.size < host.running.size) host = h
       }
       if (!host) return
@@ -171,6 +180,7 @@ export class SandboxPool {
       running: new Map(),
       stderr: '',
       killedForTimeout: false,
+      retiring: false,
     }
     this.hosts.add(host)
     try {
@@ -212,6 +222,9 @@ export class SandboxPool {
     host.running.delete(pending.id)
     this.queue.done(pending.key)
     pending.resolve(reply)
+    if (!reply.ok && RETIRE_AFTER.has(reply.error.code)) host.retiring = true
+    // a retired process ends once its last step is answered; its exit starts a replacement
+    if (host.retiring && host.running.size === 0 && this.hosts.has(host)) host.child.kill('SIGKILL')
     this.pump()
   }
 
@@ -224,7 +237,13 @@ export class SandboxPool {
       this.settle(host, pending, { ok: false, error })
     }
     if (this.closing) return
-    this.options.onEvent?.({ type: 'exited', pid: host.child.pid, end, lost: lost.length })
+    this.options.onEvent?.({
+      type: 'exited',
+      pid: host.child.pid,
+      end,
+      lost: lost.length,
+      retired: host.retiring && lost.length === 0,
+    })
     const pause = host.ready
       ? 0
       : RESTART_BACKOFF_MS[Math.min(this.failedStarts++, RESTART_BACKOFF_MS.length - 1)]

@@ -54,12 +54,13 @@ function keepOrdinaryRuns(server: ServeProcess, width: number) {
   let on = true
   const lanes = Array.from({ length: width }, async (_, lane) => {
     while (on) {
-      const started = await server.json<{ id: string }>(
-        '/api/v1/workflows/ordinary/runs',
-        { json: { input: { n: lane } } },
-        202,
-      )
-      ends.push(await waitForEnd(server, started.id, 60_000))
+      // one request a run: the answer comes when the run has ended
+      const res = await server.request('/api/v1/workflows/ordinary/runs?wait=60s', {
+        json: { input: { n: lane } },
+        signal: AbortSignal.timeout(70_000),
+      })
+      const run = (await res.json()) as Run
+      ends.push(res.status === 200 ? run : await waitForEnd(server, run.id, 60_000))
     }
   })
   return {
