@@ -1,4 +1,4 @@
-// Figure 10 — several `piecework serve` processes on one PostgreSQL database: the webhook chain of
+// Figure 11 — several `piecework serve` processes on one PostgreSQL database: the webhook chain of
 // figure 3 (5 data.set steps, answered once the run completes), 32 connections in all shared
 // between 1, 2 and 3 processes, every answer checked. On a 2-core machine this cannot scale: the
 // row records what one database and two cores give, as a ratio to one process.

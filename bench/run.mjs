@@ -18,6 +18,8 @@ const BENCHES = [
   { name: 'recovery', figures: '7' },
   { name: 'sandbox', figures: '8' },
   { name: 'fan-in', figures: '9' },
+  { name: 'retention', figures: '10' },
+  { name: 'processes', figures: '11' },
 ]
 
 function runBench(name, args) {

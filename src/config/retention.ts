@@ -21,7 +21,7 @@ export const RetentionSchema = v.optional(
     /** How often a pruning pass runs. */
     interval: v.optional(DurationSchema, '1m'),
     /** Runs deleted per transaction, with their step rows and log lines. */
-    batchSize: v.optional(v.pipe(v.number(), v.integer(), v.minValue(1), v.maxValue(10_000)), 500),
+    batchSize: v.optional(v.pipe(v.number(), v.integer(), v.minValue(1), v.maxValue(10_000)), 200),
   }),
   {},
 )

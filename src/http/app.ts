@@ -2,6 +2,7 @@
 import { type Context, Hono, type MiddlewareHandler } from 'hono'
 import { bodyLimit } from 'hono/body-limit'
 import type { Engine } from '../runtime/engine.js'
+import type { RunPruner } from '../runtime/run-pruner.js'
 import type { WebhookRoutes } from '../triggers/webhooks.js'
 import { PACKAGE_VERSION } from '../version.js'
 import { apiKeyAuth } from './auth.js'
@@ -20,6 +21,8 @@ export interface AppOptions {
   report?: (error: unknown) => void
   /** Webhook routing; without it /hooks answers 404. */
   webhooks?: WebhookRoutes
+  /** The pruner of runs.retention, whose deletions /metrics counts. */
+  pruner?: RunPruner
 }
 
 /**
@@ -48,7 +51,7 @@ export function createApp(engine: Engine, options: AppOptions): Hono {
   app.notFound((c) => c.json(errorBody('NOT_FOUND', `no route for ${c.req.method} ${c.req.path}`), 404))
   app.use('*', limitBody(options.bodyLimit))
   app.route('/', systemRoutes(engine))
-  const metrics = engineMetrics(engine)
+  const metrics = engineMetrics(engine, { pruner: options.pruner })
   app.get('/metrics', async (c) =>
     c.text(await metrics.metrics(), 200, { 'content-type': metrics.contentType }),
   )

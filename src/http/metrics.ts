@@ -1,10 +1,14 @@
-// Prometheus metrics: runs started and finished, step durations, the pool's queue and use, and the
-// process's own (event-loop lag among them).
+// Prometheus metrics: runs started, finished and pruned, step durations, the pool's queue and use,
+// and the process's own (event-loop lag among them).
 import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client'
 import type { Engine } from '../runtime/engine.js'
+import { type RunPruner, STATUSES } from '../runtime/run-pruner.js'
 import { RUN_ENDED, STEP_ENDED } from '../runtime/state.js'
 
-export function engineMetrics(engine: Engine): Registry {
+export function engineMetrics(
+  engine: Engine,
+  sources: { pruner?: Pick<RunPruner, 'events'> } = {},
+): Registry {
   const registry = new Registry()
   collectDefaultMetrics({ register: registry, prefix: 'piecework_process_' })
   const started = new Counter({
@@ -53,6 +57,14 @@ export function engineMetrics(engine: Engine): Registry {
     if (RUN_ENDED.has(state.status)) finished.inc({ status: state.status })
   })
   engine.events.on('started', () => started.inc())
+  const pruned = new Counter({
+    name: 'piecework_runs_pruned_total',
+    help: 'Ended runs deleted by runs.retention (with their step rows and log lines), by status',
+    labelNames: ['status'],
+    registers: [registry],
+  })
+  for (const status of STATUSES) pruned.inc({ status }, 0)
+  sources.pruner?.events.on('batch', (status, rows) => pruned.inc({ status }, rows.runs))
   engine.events.on('step', (_id, step) => {
     if (STEP_ENDED.has(step.status) && step.startedAt !== undefined && step.finishedAt !== undefined) {
       steps.observe({ status: step.status }, (step.finishedAt - step.startedAt) / 1000)

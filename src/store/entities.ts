@@ -51,7 +51,11 @@ export const RunEntity = defineEntity({
     /** A cancel asked through another process than the holder: the holder carries it out. */
     cancelRequestedAt: p.bigint('number').nullable().index('runs_cancel_requested_at_index'),
   }),
-  indexes: [{ properties: ['workflowId', 'createdAt'] }, { properties: ['status'] }],
+  indexes: [
+    { properties: ['workflowId', 'createdAt'] },
+    { properties: ['status', 'finishedAt'] },
+    { properties: ['workflowId', 'status', 'finishedAt'] },
+  ],
 })
 
 export const StepStateEntity = defineEntity({
@@ -102,6 +106,7 @@ export const ScheduleFireEntity = defineEntity({
     outcome: p.string(),
   }),
   primaryKeys: ['workflowId', 'dueAt'],
+  indexes: [{ properties: ['runId'] }],
 })
 
 export const ENTITIES = [

@@ -12,6 +12,7 @@ import { Migration0003ScheduleFires } from './migrations/0003-schedule-fires.js'
 import { Migration0004StepInterruptions } from './migrations/0004-step-interruptions.js'
 import { Migration0005LeaseEpoch } from './migrations/0005-lease-epoch.js'
 import { Migration0006CancelRequests } from './migrations/0006-cancel-requests.js'
+import { Migration0007RunRetention } from './migrations/0007-run-retention.js'
 
 export type DatabaseKind = 'sqlite' | 'postgres'
 
@@ -41,6 +42,7 @@ export const MIGRATIONS = [
   { name: '0004-step-interruptions', class: Migration0004StepInterruptions },
   { name: '0005-lease-epoch', class: Migration0005LeaseEpoch },
   { name: '0006-cancel-requests', class: Migration0006CancelRequests },
+  { name: '0007-run-retention', class: Migration0007RunRetention },
 ]
 
 export async function ormOptions(url: string): Promise<Options> {
