@@ -1,11 +1,9 @@
 // The state a supervisor owns for one run: each step's status and mailbox. Plain data, so that it can
 // be rebuilt from checkpoints after a restart.
 
-export type RunStatus = 'queued' | 'running' | 'waiting' | 'succeeded' | 'failed' | 'cancelled'
-export type StepStatus = 'pending' | 'running' | 'waiting' | 'succeeded' | 'failed' | 'skipped' | 'cancelled'
+import type { RunStatus, StepStatus } from '../model/status.js'
 
-export const RUN_ENDED: ReadonlySet<RunStatus> = new Set(['succeeded', 'failed', 'cancelled'])
-export const STEP_ENDED: ReadonlySet<StepStatus> = new Set(['succeeded', 'failed', 'skipped', 'cancelled'])
+export { RUN_ENDED, type RunStatus, STEP_ENDED, type StepStatus } from '../model/status.js'
 
 export interface StepError {
   code: string

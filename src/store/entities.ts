@@ -1,7 +1,7 @@
 // The persisted state of the engine. Times are epoch milliseconds, JSON values are stored as text
 // (they arrive from the workers already serialised), so both databases read and write them alike.
 import { defineEntity, type InferEntity } from '@mikro-orm/core'
-import type { RunStatus, StepStatus } from '../runtime/state.js'
+import type { RunStatus, StepStatus } from '../model/status.js'
 
 export const WorkflowEntity = defineEntity({
   name: 'Workflow',

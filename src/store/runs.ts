@@ -1,7 +1,7 @@
 // Reading runs back in the shape the API and the CLI show them.
 import type { Knex } from '@mikro-orm/knex'
 import { NotFoundError, ValidationError } from '../errors.js'
-import type { RunStatus, StepStatus } from '../runtime/state.js'
+import type { RunStatus, StepStatus } from '../model/status.js'
 import type { HotReads } from './orm.js'
 
 export interface StepView {

@@ -2,10 +2,10 @@
 // because firing means inserting the unique (workflow, due time) row first. A due time missed while
 // no engine ran fires once at start (the latest one); older misses are not replayed, nor walked.
 import { randomUUID } from 'node:crypto'
-import type { Knex } from '@mikro-orm/knex'
 import { Cron } from 'croner'
 import type { CompiledWorkflow } from '../definition/compile.js'
 import type { Engine } from '../runtime/engine.js'
+import { ScheduleFires } from '../store/schedule-fires.js'
 
 interface Schedule {
   workflowId: string
@@ -77,8 +77,11 @@ export class Scheduler {
 
   private readonly onWorkflow = () => void this.reload().catch(() => {})
 
-  private get knex(): Knex {
-    return this.engine.db.knex
+  private fireRows: ScheduleFires | undefined
+
+  private get fires(): ScheduleFires {
+    this.fireRows ??= new ScheduleFires(this.engine.db.knex)
+    return this.fireRows
   }
 
   async start(): Promise<void> {
@@ -139,10 +142,10 @@ export class Scheduler {
     const [{ workflow }, stored, last] = await Promise.all([
       this.engine.workflowVersion(workflowId, version),
       this.engine.workflows.get(workflowId, version),
-      this.knex('schedule_fires').where({ workflow_id: workflowId }).max({ at: 'due_at' }).first(),
+      this.fires.lastDue(workflowId),
     ])
     // without any fire yet, a schedule starts from when the workflow was stored: no backlog
-    const from = last?.at != null ? Number(last.at) : stored.createdAt
+    const from = last ?? stored.createdAt
     return {
       workflowId,
       version,
@@ -169,49 +172,24 @@ export class Scheduler {
   }
 
   private async fire(schedule: Schedule, dueAt: number, now: number): Promise<void> {
-    const inFlight =
-      schedule.overlap === 'skip' &&
-      (await this.knex('runs')
-        .where({ workflow_id: schedule.workflowId })
-        .whereIn('status', ['queued', 'running', 'waiting'])
-        .first('id'))
+    const inFlight = schedule.overlap === 'skip' && (await this.fires.runInFlight(schedule.workflowId))
     // the run's id is fixed in the fire row first: a crash before the run is stored is repaired at start
     const runId = randomUUID()
-    const inserted = await this.knex('schedule_fires')
-      .insert({
-        workflow_id: schedule.workflowId,
-        due_at: dueAt,
-        fired_at: now,
-        run_id: inFlight ? null : runId,
-        outcome: inFlight ? 'skipped' : 'started',
-      })
-      .onConflict(['workflow_id', 'due_at'])
-      .ignore()
-      .returning('due_at')
+    const recorded = await this.fires.record(schedule.workflowId, dueAt, now, inFlight ? null : runId)
     // another process, or an earlier life of this one, fired this due time already
-    if (inserted.length === 0 || inFlight) return
+    if (!recorded || inFlight) return
     await this.engine
       .startRun(schedule.workflowId, fireInput(dueAt, now), { id: runId })
       .catch(async (error) => {
         // the workflow was deleted meanwhile: the fire is recorded as skipped, not repaired later
-        await this.knex('schedule_fires')
-          .where({ workflow_id: schedule.workflowId, due_at: dueAt })
-          .update({ outcome: 'skipped', run_id: null })
+        await this.fires.skipped(schedule.workflowId, dueAt)
         throw error
       })
   }
 
   /** Fires whose run was never stored (the process died in between) start their run now. */
   private async repair(): Promise<void> {
-    const orphans: { workflow_id: string; due_at: unknown; fired_at: unknown; run_id: string }[] =
-      await this.knex('schedule_fires as f')
-        .leftJoin('runs as r', 'r.id', 'f.run_id')
-        .join('workflows as w', 'w.id', 'f.workflow_id')
-        .where('f.outcome', 'started')
-        .whereNull('r.id')
-        .whereNull('w.deleted_at')
-        .select('f.workflow_id', 'f.due_at', 'f.fired_at', 'f.run_id')
-    for (const fire of orphans) {
+    for (const fire of await this.fires.toRepair()) {
       await this.engine
         .startRun(fire.workflow_id, fireInput(Number(fire.due_at), Number(fire.fired_at)), {
           id: fire.run_id,

@@ -1,8 +1,8 @@
 // /api/v1/runs: reading runs, their logs and live events; cancelling and retrying them.
 import { Hono } from 'hono'
 import { streamSSE } from 'hono/streaming'
+import { RUN_ENDED, type RunStatus } from '../../model/status.js'
 import type { Engine } from '../../runtime/engine.js'
-import { RUN_ENDED, type RunStatus } from '../../runtime/state.js'
 import { listRuns, readLogs } from '../../store/runs.js'
 import { check } from '../body.js'
 import { HttpError } from '../errors.js'
