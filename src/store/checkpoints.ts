@@ -280,41 +280,51 @@ function fencedRuns(batch: Batch): Map<string, number> {
   return fenced
 }
 
-const RUN_COLUMNS = [
-  'id',
-  'workflow_id',
-  'workflow_version',
-  'status',
-  'input',
-  'output',
-  'error',
-  'created_at',
-  'started_at',
-  'finished_at',
-  'owner',
-  'lease_until',
-] as const satisfies readonly (keyof NewRunRow)[]
-const STEP_COLUMNS = [
-  'run_id',
-  'step_id',
-  'status',
-  'attempts',
-  'interruptions',
-  'handle',
-  'output',
-  'error',
-  'wake_at',
-  'started_at',
-  'finished_at',
-] as const satisfies readonly (keyof StepRow)[]
-const LOG_COLUMNS = [
-  'run_id',
-  'step_id',
-  'ts',
-  'level',
-  'msg',
-  'data',
-] as const satisfies readonly (keyof LogRow)[]
+/** A column and its PostgreSQL type (for statements over arrays, `unnest`). */
+type Typed<K extends string> = readonly (readonly [K, string])[]
+
+// One table of columns per kind of row: both executors' statements are made from it.
+
+const RUN_TABLE: Typed<keyof NewRunRow> = [
+  ['id', 'text'],
+  ['workflow_id', 'text'],
+  ['workflow_version', 'int'],
+  ['status', 'text'],
+  ['input', 'text'],
+  ['output', 'text'],
+  ['error', 'text'],
+  ['created_at', 'bigint'],
+  ['started_at', 'bigint'],
+  ['finished_at', 'bigint'],
+  ['owner', 'text'],
+  ['lease_until', 'bigint'],
+]
+const STEP_TABLE: Typed<keyof StepRow> = [
+  ['run_id', 'text'],
+  ['step_id', 'text'],
+  ['status', 'text'],
+  ['attempts', 'int'],
+  ['interruptions', 'int'],
+  ['handle', 'text'],
+  ['output', 'text'],
+  ['error', 'text'],
+  ['wake_at', 'bigint'],
+  ['started_at', 'bigint'],
+  ['finished_at', 'bigint'],
+]
+const LOG_TABLE: Typed<keyof LogRow> = [
+  ['run_id', 'text'],
+  ['step_id', 'text'],
+  ['ts', 'bigint'],
+  ['level', 'text'],
+  ['msg', 'text'],
+  ['data', 'text'],
+]
+const columnNames = <K extends string>(columns: Typed<K>): K[] => columns.map(([c]) => c)
+const names = (columns: Typed<string>) => columnNames(columns).join(', ')
+const RUN_COLUMNS = columnNames(RUN_TABLE)
+const STEP_COLUMNS = columnNames(STEP_TABLE)
+const LOG_COLUMNS = columnNames(LOG_TABLE)
 
 const INSERT_RUN = `insert into runs (${RUN_COLUMNS.join(', ')}) values (${RUN_COLUMNS.map(() => '?').join(', ')})`
 const UPSERT_STEP =
@@ -402,44 +412,6 @@ export class SqliteExecutor implements CheckpointExecutor {
   }
 }
 
-/** A column and its PostgreSQL type, for statements over arrays (`unnest`). */
-type Typed<K extends string> = readonly (readonly [K, string])[]
-
-const PG_RUN_COLUMNS: Typed<keyof NewRunRow> = [
-  ['id', 'text'],
-  ['workflow_id', 'text'],
-  ['workflow_version', 'int'],
-  ['status', 'text'],
-  ['input', 'text'],
-  ['output', 'text'],
-  ['error', 'text'],
-  ['created_at', 'bigint'],
-  ['started_at', 'bigint'],
-  ['finished_at', 'bigint'],
-  ['owner', 'text'],
-  ['lease_until', 'bigint'],
-]
-const PG_STEP_COLUMNS: Typed<keyof StepRow> = [
-  ['run_id', 'text'],
-  ['step_id', 'text'],
-  ['status', 'text'],
-  ['attempts', 'int'],
-  ['interruptions', 'int'],
-  ['handle', 'text'],
-  ['output', 'text'],
-  ['error', 'text'],
-  ['wake_at', 'bigint'],
-  ['started_at', 'bigint'],
-  ['finished_at', 'bigint'],
-]
-const PG_LOG_COLUMNS: Typed<keyof LogRow> = [
-  ['run_id', 'text'],
-  ['step_id', 'text'],
-  ['ts', 'bigint'],
-  ['level', 'text'],
-  ['msg', 'text'],
-  ['data', 'text'],
-]
 const PG_PATCH_TYPES: Record<keyof RunPatch, string> = {
   id: 'text',
   status: 'text',
@@ -462,18 +434,16 @@ function columnArrays<R>(rows: R[], columns: Typed<keyof R & string>): unknown[]
   return columns.map(([name]) => rows.map((row) => binding(row[name])))
 }
 
-const names = (columns: Typed<string>) => columns.map(([c]) => c).join(', ')
-const PG_INSERT_RUNS = (from: number) =>
-  `insert into runs (${names(PG_RUN_COLUMNS)}) ${unnest(PG_RUN_COLUMNS, from)}`
+const PG_INSERT_RUNS = (from: number) => `insert into runs (${names(RUN_TABLE)}) ${unnest(RUN_TABLE, from)}`
 const PG_UPSERT_STEPS = (from: number, keep = '') =>
-  `insert into step_states (${names(PG_STEP_COLUMNS)}) ${unnest(PG_STEP_COLUMNS, from)}${keep}` +
-  ` on conflict (run_id, step_id) do update set ${PG_STEP_COLUMNS.filter(
+  `insert into step_states (${names(STEP_TABLE)}) ${unnest(STEP_TABLE, from)}${keep}` +
+  ` on conflict (run_id, step_id) do update set ${STEP_TABLE.filter(
     ([c]) => c !== 'run_id' && c !== 'step_id',
   )
     .map(([c]) => `${c} = excluded.${c}`)
     .join(', ')}`
 const PG_INSERT_LOGS = (from: number, keep = '') =>
-  `insert into run_logs (${names(PG_LOG_COLUMNS)}) ${unnest(PG_LOG_COLUMNS, from)}${keep}`
+  `insert into run_logs (${names(LOG_TABLE)}) ${unnest(LOG_TABLE, from)}${keep}`
 const PG_UPDATE_RUNS = (columns: Typed<keyof RunPatch>, from: number, keep = '') =>
   `update runs as r set ${columns
     .slice(1)
@@ -507,9 +477,9 @@ export class PostgresExecutor implements CheckpointExecutor {
     const fencing = fenced.size > 0
     if (fencing) part(PG_FENCE, [[...fenced.keys()], [...fenced.values()], this.owner])
     const keep = (column: string) => (fencing ? PG_KEEP(column) : '')
-    if (batch.newRuns.length > 0) part(PG_INSERT_RUNS, columnArrays(batch.newRuns, PG_RUN_COLUMNS))
+    if (batch.newRuns.length > 0) part(PG_INSERT_RUNS, columnArrays(batch.newRuns, RUN_TABLE))
     if (batch.steps.length > 0)
-      part((from) => PG_UPSERT_STEPS(from, keep('u.run_id')), columnArrays(batch.steps, PG_STEP_COLUMNS))
+      part((from) => PG_UPSERT_STEPS(from, keep('u.run_id')), columnArrays(batch.steps, STEP_TABLE))
     const groups = new Map<string, RunPatch[]>()
     for (const patch of batch.runs) {
       const key = patchColumns(patch).join(',')
@@ -525,7 +495,7 @@ export class PostgresExecutor implements CheckpointExecutor {
       part((from) => PG_UPDATE_RUNS(columns, from, keep('u.id')), columnArrays(patches, columns))
     }
     if (batch.logs.length > 0)
-      part((from) => PG_INSERT_LOGS(from, keep('u.run_id')), columnArrays(batch.logs, PG_LOG_COLUMNS))
+      part((from) => PG_INSERT_LOGS(from, keep('u.run_id')), columnArrays(batch.logs, LOG_TABLE))
     if (parts.length === 0) return new Set()
     // with a fence, the statement answers the fenced runs it held: the others were refused
     const last = fencing ? 'select id from p0' : parts.pop()!
