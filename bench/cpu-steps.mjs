@@ -4,7 +4,8 @@
 
 import { sqliteFile } from './lib/db.mjs'
 import { log, runIfMain } from './lib/harness.mjs'
-import { closeAgent, expectStatus, request } from './lib/http.mjs'
+import { pollHealth } from './lib/health.mjs'
+import { closeAgent, expectStatus } from './lib/http.mjs'
 import { Server } from './lib/server.mjs'
 import { median, now, percentile, sleep } from './lib/stats.mjs'
 import { burnWorkflow } from './lib/workflows.mjs'
@@ -23,26 +24,6 @@ function startRun(server) {
     if (res.body.status !== 'succeeded') throw new Error(`the burn run ended ${res.body.status}: ${res.text}`)
     return res
   })
-}
-
-/** Polls GET /health every 5 ms (one request at a time) until `stop()`; returns the latencies. */
-function pollHealth(server) {
-  const times = []
-  let running = true
-  const done = (async () => {
-    while (running) {
-      const started = now()
-      const res = await request(`${server.url}/health`)
-      if (res.status !== 200) throw new Error(`/health answered ${res.status}`)
-      times.push(res.ms)
-      await sleep(Math.max(0, 5 - (now() - started)))
-    }
-  })()
-  return async () => {
-    running = false
-    await done
-    return times
-  }
 }
 
 async function once(server) {

@@ -6,6 +6,7 @@ import { SandboxPool } from '../dist/src/sandbox/sandbox-pool.js'
 import { WorkerPool } from '../dist/src/workers/pool.js'
 import { sqliteFile } from './lib/db.mjs'
 import { log, runIfMain } from './lib/harness.mjs'
+import { pollHealth } from './lib/health.mjs'
 import { closeAgent, request } from './lib/http.mjs'
 import { Server } from './lib/server.mjs'
 import { median, now, percentile, sleep } from './lib/stats.mjs'
@@ -93,7 +94,6 @@ async function replacement() {
 
 /** /health every 5 ms while memory bombs, one after another, kill sandbox processes. */
 async function healthUnderBombs(server, ms) {
-  const times = []
   let bombs = 0
   let on = true
   const bomber = (async () => {
@@ -106,14 +106,9 @@ async function healthUnderBombs(server, ms) {
       bombs++
     }
   })()
-  const end = now() + ms
-  while (now() < end) {
-    const t = now()
-    const res = await request(`${server.url}/health`)
-    if (res.status !== 200) throw new Error(`/health answered ${res.status}`)
-    times.push(res.ms)
-    await sleep(Math.max(0, 5 - (now() - t)))
-  }
+  const stopPolling = pollHealth(server)
+  await sleep(ms)
+  const times = await stopPolling()
   on = false
   await bomber
   return { p99: percentile(times, 99), max: Math.max(...times), polls: times.length, bombs }

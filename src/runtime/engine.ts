@@ -20,6 +20,7 @@ import {
   LeaseLostError,
   type NewRunRow,
   type StepRow,
+  withoutUndefined,
 } from '../store/checkpoints.js'
 import { type Claimed, Leases } from '../store/leases.js'
 import { type Database, HotReads, openDatabase } from '../store/orm.js'
@@ -195,7 +196,11 @@ export class Engine {
     const executors = new Executors({
       threads,
       memoryLimitMb: options.memoryLimitMb ?? ENGINE_DEFAULTS.memoryLimitMb,
-      sandbox: { ...ENGINE_DEFAULTS.sandbox, processes: threads + 1, ...definedOnly(options.sandbox) },
+      sandbox: {
+        ...ENGINE_DEFAULTS.sandbox,
+        processes: threads + 1,
+        ...withoutUndefined(options.sandbox ?? {}),
+      },
       pieceFiles: sources.files.map((f) => f.file),
       credentials: options.credentials,
       onSandboxEvent: (event) => events.emit('sandbox', event),
@@ -655,9 +660,4 @@ export class Engine {
     await this.executors.close()
     await this.db.close()
   }
-}
-
-/** The keys of a partial settings object that have a value (undefined does not override a default). */
-function definedOnly<T extends object>(value: T | undefined): Partial<T> {
-  return Object.fromEntries(Object.entries(value ?? {}).filter(([, v]) => v !== undefined)) as Partial<T>
 }

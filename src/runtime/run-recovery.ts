@@ -2,7 +2,8 @@
 // orphaned (their process died, or stalled past its lease) and hands them to the engine to resume;
 // every third of a lease, the leases of the runs in memory are renewed, and a run found lost is
 // dropped at once. The engine hands in what this needs; nothing here imports the engine.
-import { type Claimed, LeaseLostError, type Leases } from '../store/leases.js'
+import { LeaseLostError } from '../store/checkpoints.js'
+import type { Claimed, Leases } from '../store/leases.js'
 import type { Supervisor } from './supervisor.js'
 
 export interface RecoveryHost {

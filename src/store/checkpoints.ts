@@ -535,7 +535,8 @@ function without(batch: Batch, runs: Set<string>): Batch {
   }
 }
 
-function withoutUndefined<T extends object>(value: T): Partial<T> {
+/** The keys of an object that have a value: undefined neither writes a column nor overrides a default. */
+export function withoutUndefined<T extends object>(value: T): Partial<T> {
   return Object.fromEntries(Object.entries(value).filter(([, v]) => v !== undefined)) as Partial<T>
 }
 

@@ -6,8 +6,6 @@
 // come from the database's clock on PostgreSQL, so that hosts whose clocks differ agree on them.
 import type { Knex } from '@mikro-orm/knex'
 
-export { LeaseLostError } from './checkpoints.js'
-
 export interface ClaimOptions {
   now: number
   /** Waiting runs are claimed when their first timer is due before now + horizon. */

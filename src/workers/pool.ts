@@ -120,20 +120,13 @@ export class WorkerPool {
   }
 
   /** Runs one step; never throws: every failure comes back as an error reply. */
-  async run(
-    task: Omit<StepTask, 'taskId'>,
-    signal: AbortSignal,
-    log: LogSink,
-    /** Told when a worker begins the step (its timeout counts from then). */
-    onStarted?: () => void,
-  ): Promise<StepReply> {
+  async run(task: Omit<StepTask, 'taskId'>, signal: AbortSignal, log: LogSink): Promise<StepReply> {
     const taskId = this.nextTaskId++
     const abort = new AbortController()
     let timedOut = false
     let timer: NodeJS.Timeout | undefined
     // the timeout counts from when a worker starts the step, not while it waits for a free thread
     const started = () => {
-      onStarted?.()
       timer = setTimeout(() => {
         timedOut = true
         abort.abort()
