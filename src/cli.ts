@@ -12,6 +12,7 @@ import { openDatabase } from './store/orm.js'
 const USAGE = `usage:
   piecework serve [--config FILE]
   piecework run FILE [--input JSON | --input @file.json] [--db URL] [--pieces PATH]...
+                [--workflows DIR]... [--signal NAME=JSON]...
   piecework validate PATH... [--pieces PATH]...
   piecework migrate [--db URL]`
 
@@ -32,11 +33,15 @@ async function main(argv: string[]): Promise<number> {
         input: { type: 'string' },
         db: { type: 'string' },
         pieces: PIECES_OPTION,
+        workflows: { type: 'string', multiple: true },
+        signal: { type: 'string', multiple: true },
       })
       if (positionals.length !== 1) throw new UsageError('run takes exactly one workflow file')
       return runCommand({
         file: positionals[0]!,
         input: values.input as string | undefined,
+        workflows: values.workflows as string[] | undefined,
+        signals: values.signal as string[] | undefined,
         engine: {
           databaseUrl: (values.db as string | undefined) ?? 'sqlite::memory:',
           pieces: pieceSources(values.pieces),

@@ -38,6 +38,8 @@ export interface CompiledStep {
   onError: 'fail' | 'continue' | 'branch'
   /** The handles the step may fire; undefined when only known at run time. */
   handles: string[] | undefined
+  /** v2: the step runs its action once per item, at most `concurrency` at once. */
+  forEach?: { items: Template; concurrency: number }
 }
 
 export interface CompiledWorkflow {
@@ -155,6 +157,11 @@ function compileStep(
     return undefined
   }
   problems.push(...checkStaticProps(action.props, step.with, `${path}.with`, step.id))
+  const handles = withErrorHandle(actionHandles(action, step.with), step.onError)
+  const forEach =
+    step.forEach === undefined
+      ? undefined
+      : compileForEach(step, path, actionHandles(action, step.with), limits, problems, syntax)
   return {
     id: step.id,
     uses: step.uses,
@@ -170,8 +177,45 @@ function compileStep(
     },
     timeoutMs: step.timeout === undefined ? undefined : parseDuration(step.timeout),
     onError: step.onError,
-    handles: withErrorHandle(actionHandles(action, step.with), step.onError),
+    handles,
+    forEach,
   }
+}
+
+/** The default of `forEach.concurrency`: items of one step running at once. */
+export const FOR_EACH_CONCURRENCY = 10
+
+/**
+ * `forEach`: a `{{ }}` expression or a literal array, or `{ items, concurrency }`, on an action that
+ * fires only `out` (a branch per item would have no meaning for the step's dependents).
+ */
+function compileForEach(
+  step: StepDefinition,
+  path: string,
+  handles: string[] | undefined,
+  limits: ExpressionLimits,
+  problems: Problem[],
+  syntax: ExpressionSyntaxError[],
+): CompiledStep['forEach'] {
+  const at = `${path}.forEach`
+  const problem = (where: string, message: string) =>
+    problems.push({ path: where, message: `step '${step.id}': ${message}` })
+  if (handles?.length !== 1 || handles[0] !== 'out')
+    problem(
+      at,
+      `forEach needs an action that fires only 'out'; ${step.uses} fires ${handles ? handles.join(', ') : 'handles known only when it runs'}`,
+    )
+  const raw = step.forEach
+  const form = typeof raw === 'object' && raw !== null && !Array.isArray(raw) ? raw : { items: raw }
+  const { items, concurrency = FOR_EACH_CONCURRENCY, ...rest } = form as Record<string, unknown>
+  for (const key of Object.keys(rest))
+    problem(`${at}.${key}`, `forEach has no field '${key}' (items, concurrency)`)
+  const itemsAt = form === raw ? `${at}.items` : at
+  if (!Array.isArray(items) && !isExpressionText(items))
+    problem(itemsAt, 'forEach items must be a {{ }} expression or a literal array')
+  if (!Number.isInteger(concurrency) || (concurrency as number) < 1)
+    problem(`${at}.concurrency`, 'forEach concurrency must be an integer of at least 1')
+  return { items: compileTemplate(items, itemsAt, syntax, limits), concurrency: concurrency as number }
 }
 
 /**

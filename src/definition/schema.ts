@@ -37,6 +37,8 @@ export const StepSchema = v.strictObject({
   retry: v.optional(RetrySchema),
   timeout: v.optional(DurationSchema),
   onError: v.optional(v.picklist(['fail', 'continue', 'branch']), 'fail'),
+  /** v2: run the action once per item; checked in compile.ts (its forms give clearer messages there). */
+  forEach: v.optional(v.unknown()),
 })
 
 export const TriggerSchema = v.strictObject({

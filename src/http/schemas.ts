@@ -26,16 +26,19 @@ export const WaitQuery = v.object({
 
 export const RUN_STATUSES = ['queued', 'running', 'waiting', 'succeeded', 'failed', 'cancelled'] as const
 
-const Limit = v.optional(
-  v.pipe(
-    v.string(),
-    v.regex(/^\d+$/, 'must be a whole number'),
-    v.transform(Number),
-    v.minValue(1),
-    v.maxValue(500),
-  ),
-  '50',
-)
+/** `?limit=`: a whole number from 1 to `max`. */
+const limit = (max: number, byDefault: string) =>
+  v.optional(
+    v.pipe(
+      v.string(),
+      v.regex(/^\d+$/, 'must be a whole number'),
+      v.transform(Number),
+      v.minValue(1),
+      v.maxValue(max),
+    ),
+    byDefault,
+  )
+const Limit = limit(500, '50')
 
 export const RunListQuery = v.object({
   workflowId: v.optional(v.string()),
@@ -57,3 +60,15 @@ export const VersionQuery = v.object({
     ),
   ),
 })
+
+/** A signal to one run: its data (any JSON; none is null). */
+export const SignalBody = v.optional(v.strictObject({ data: v.optional(v.unknown(), null) }), { data: null })
+
+/** A broadcast signal: reaches runs whose waiting step's `key` equals `key`. */
+export const BroadcastBody = v.strictObject({
+  key: v.optional(v.unknown()),
+  data: v.optional(v.unknown(), null),
+})
+
+/** A page of a `forEach` step's items: the cursor is the index of the last item given. */
+export const ItemsQuery = v.object({ limit: limit(1000, '100'), cursor: v.optional(v.string()) })

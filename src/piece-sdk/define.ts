@@ -69,6 +69,8 @@ export interface ActionContext<Props> {
   steps: Record<string, { output: unknown }>
   run: RunInfo
   stepId: string
+  /** Under `forEach`: the item this run of the action is for, and its position. */
+  item?: { value: unknown; index: number }
   /** 1 on the first try. */
   attempt: number
   /** `runId:stepId`: the same on every attempt and after a restart; pass it to services that deduplicate. */
@@ -92,8 +94,26 @@ export interface Fired {
 
 export interface Waiting {
   readonly [WAITING]: true
-  readonly until: number
+  /** When the wait ends (a delay), or times out (a wait for a signal); none: no time limit. */
+  readonly until?: number
   readonly value: unknown
+  /** What the step waits for besides time: a signal of this name (and, for broadcasts, this key). */
+  readonly signal?: { name: string; key?: unknown }
+}
+
+/** A signal's name: what `POST /api/v1/runs/:id/signals/:name` and `$signalUrl(name)` carry. */
+export const SIGNAL_NAME = /^[A-Za-z0-9_.-]{1,100}$/
+
+const CHILD = Symbol.for('piecework.ChildRun')
+
+/** A run of another workflow that the step starts (built-in `workflow.run` only). */
+export interface ChildRun {
+  readonly [CHILD]: true
+  readonly workflow: string
+  readonly version?: number
+  readonly input: unknown
+  /** Whether the step waits for the child's end (and delivers its output). */
+  readonly wait: boolean
 }
 
 /** Ends the step on `handle` instead of `out`. */
@@ -104,6 +124,23 @@ export function fire(handle: string, value: unknown): Fired {
 /** Ends the step after a durable wait: the step delivers `value` on `out` once `until` has passed. */
 export function waitUntil(until: Date | number, value: unknown): Waiting {
   return { [WAITING]: true, until: typeof until === 'number' ? until : until.getTime(), value }
+}
+
+/**
+ * Ends the step once a signal of this name is sent to the run: the step fires `out` with its data.
+ * With `until`, the wait times out then (handle `timeout`, or TIMEOUT).
+ */
+export function waitForSignal(name: string, options: { key?: unknown; until?: number } = {}): Waiting {
+  return { [WAITING]: true, until: options.until, value: null, signal: { name, key: options.key } }
+}
+
+/** Starts a run of another workflow as the step's child (honoured for built-in pieces only). */
+export function startWorkflow(run: Omit<ChildRun, typeof CHILD>): ChildRun {
+  return { [CHILD]: true, ...run }
+}
+
+export function isChildRun(value: unknown): value is ChildRun {
+  return typeof value === 'object' && value !== null && (value as Record<symbol, unknown>)[CHILD] === true
 }
 
 export function isFired(value: unknown): value is Fired {

@@ -9,7 +9,7 @@ import type { CompiledWorkflow } from '../definition/compile.js'
 import { type DefinitionLimits, definitionLimits } from '../definition/limits.js'
 import { type ExpressionLimits, expressionLimits } from '../definition/template.js'
 import { ConflictError, EngineError, NotFoundError, ValidationError } from '../errors.js'
-import type { Credentials } from '../piece-sdk/define.js'
+import { type Credentials, SIGNAL_NAME } from '../piece-sdk/define.js'
 import { loadPieces, type PieceRegistry } from '../piece-sdk/registry.js'
 import { type PieceSource, resolvePieceSources } from '../piece-sdk/sources.js'
 import type { SandboxEvent } from '../sandbox/sandbox-pool.js'
@@ -25,6 +25,15 @@ import {
 import { type Claimed, Leases } from '../store/leases.js'
 import { type Database, HotReads, openDatabase } from '../store/orm.js'
 import { type RunView, readRun } from '../store/runs.js'
+import {
+  endedItems,
+  heldRunsWithSignals,
+  insertSignal,
+  runsWaitingFor,
+  stepsWaitingFor,
+  untakenSignals,
+  waitedChildren,
+} from '../store/signals.js'
 import { WorkflowStore } from '../store/workflows.js'
 import type { LogLevel } from '../workers/protocol.js'
 import { StepDispatcher } from './dispatch.js'
@@ -36,7 +45,7 @@ export type { DeployResult } from './workflow-catalog.js'
 
 import { resetForRetry, restoreRunState } from './restore.js'
 import { newStepState, RUN_ENDED, type RunState, type StepState } from './state.js'
-import { Supervisor } from './supervisor.js'
+import { type ChildStart, type RunLinks, Supervisor } from './supervisor.js'
 import { Timers } from './timers.js'
 
 export interface EngineOptions {
@@ -65,6 +74,10 @@ export interface EngineOptions {
   expressions?: Partial<ExpressionLimits>
   /** How large a workflow may be (default: DEFINITION_LIMITS). */
   limits?: Partial<DefinitionLimits>
+  /** Items a `forEach` step may have (default 10,000). */
+  maxItems?: number
+  /** How deep sub-workflows may nest (default 10). */
+  maxDepth?: number
 }
 
 export interface SandboxSettings {
@@ -88,6 +101,8 @@ export const ENGINE_DEFAULTS = {
    * every core while others still keep a thread (a workflow may hold all but one). */
   sandbox: { threadsPerProcess: 1, processMemoryMb: 1024 },
   maxInterruptions: 2,
+  maxItems: 10_000,
+  maxDepth: 10,
 }
 
 export interface EngineEvents {
@@ -123,8 +138,11 @@ export class Engine {
   /** Queued runs waiting for a place under their workflow's `concurrency`, oldest first. */
   private readonly queued = new Map<string, Supervisor[]>()
   private admitting: Promise<void> | undefined
-  private readonly limits: { stepTimeoutMs: number; maxOutputBytes: number }
-  private readonly options: Required<Pick<EngineOptions, 'passivateAfterMs' | 'maxInterruptions'>>
+  private readonly limits: { stepTimeoutMs: number; maxOutputBytes: number; maxItems: number }
+  private readonly options: Required<
+    Pick<EngineOptions, 'passivateAfterMs' | 'maxInterruptions' | 'maxDepth'>
+  >
+  private readonly links: RunLinks
   private readonly credentialValues: Record<string, Credentials>
   private readonly recovery: RunRecovery
   private accepting = true
@@ -156,6 +174,7 @@ export class Engine {
         drop: (supervisor, reason, error) => this.drop(supervisor, reason, error),
         resume: (claimed) => this.resumeClaimed(claimed),
         cancel: (supervisor) => supervisor.cancel(),
+        checkSignals: () => this.checkHeldSignals(),
         accepting: () => this.accepting,
       },
       {
@@ -168,10 +187,17 @@ export class Engine {
     this.limits = {
       stepTimeoutMs: options.stepTimeoutMs ?? ENGINE_DEFAULTS.stepTimeoutMs,
       maxOutputBytes: options.maxOutputBytes ?? ENGINE_DEFAULTS.maxOutputBytes,
+      maxItems: options.maxItems ?? ENGINE_DEFAULTS.maxItems,
     }
     this.options = {
       passivateAfterMs,
       maxInterruptions: options.maxInterruptions ?? ENGINE_DEFAULTS.maxInterruptions,
+      maxDepth: options.maxDepth ?? ENGINE_DEFAULTS.maxDepth,
+    }
+    this.links = {
+      startChild: (child) => this.startChild(child),
+      endedItems: (runId, stepId) => endedItems(this.db.knex, runId, stepId),
+      untakenSignals: async (runId) => (await untakenSignals(this.db.knex, [runId])).get(runId) ?? [],
     }
     this.events.setMaxListeners(0)
     this.events.on('run', (runId, state) => {
@@ -179,6 +205,9 @@ export class Engine {
       for (const wake of this.endWaiters.get(runId) ?? []) wake(state)
       this.endWaiters.delete(runId)
       this.releaseGate()
+      // the parent waiting for this run learns of its end; a run that failed stops its children
+      if (state.parent?.waits) void this.wake(state.parent.runId).catch(() => {})
+      if (state.status !== 'succeeded') void this.cancelChildren(runId).catch(() => {})
     })
   }
 
@@ -262,7 +291,11 @@ export class Engine {
   }
 
   /** Starts a run: resolves once its row and its first steps are durable, before any step runs. */
-  async startRun(workflowId: string, input: unknown, options: { version?: number; id?: string } = {}) {
+  async startRun(
+    workflowId: string,
+    input: unknown,
+    options: { version?: number; id?: string; parent?: RunState['parent']; depth?: number } = {},
+  ) {
     if (!this.accepting) throw new ConflictError('the engine is shutting down')
     // no new work that cannot be stored: the caller may try again once /ready says so
     if (!this.writer.healthy)
@@ -283,11 +316,18 @@ export class Engine {
       created_at: now,
       owner: this.owner,
       lease_until: now + this.leases.leaseMs,
+      parent_run_id: options.parent?.runId ?? null,
+      parent_step_id: options.parent?.stepId ?? null,
+      parent_waits: options.parent?.waits ? 1 : 0,
+      depth: options.depth ?? 0,
     }
     const state: RunState = {
       id,
       status: 'queued',
       steps: new Map(workflow.steps.map((s) => [s.id, newStepState(s.id)])),
+      signals: [],
+      depth: options.depth ?? 0,
+      parent: options.parent,
     }
     const supervisor = this.spawn(workflow, version, state, input ?? null)
     // the run's row goes into the checkpoint of its first steps: one commit, not two
@@ -335,6 +375,7 @@ export class Engine {
       now: Date.now,
       accepting: () => this.accepting,
       limits: this.limits,
+      links: this.links,
       observer: {
         step: (runId, step) => this.events.emit('step', runId, step),
         run: (runId, s) => this.events.emit('run', runId, s),
@@ -445,6 +486,7 @@ export class Engine {
     if (ids.length === 0) return []
     const runs: Record<string, unknown>[] = await this.db.knex('runs').whereIn('id', ids)
     const rows: StepRow[] = await this.db.knex('step_states').whereIn('run_id', ids)
+    const signals = await untakenSignals(this.db.knex, ids)
     const byRun = new Map<string, StepRow[]>()
     for (const row of rows) byRun.set(row.run_id, [...(byRun.get(row.run_id) ?? []), row])
     const supervisors: Supervisor[] = []
@@ -455,9 +497,22 @@ export class Engine {
           run.workflow_id as string,
           Number(run.workflow_version),
         )
+        const parentRunId = run.parent_run_id as string | null
         const state = restoreRunState(
           workflow,
-          { id, status: run.status as RunState['status'] },
+          {
+            id,
+            status: run.status as RunState['status'],
+            depth: Number(run.depth ?? 0),
+            parent: parentRunId
+              ? {
+                  runId: parentRunId,
+                  stepId: run.parent_step_id as string,
+                  waits: Number(run.parent_waits) === 1,
+                }
+              : undefined,
+            signals: signals.get(id),
+          },
           byRun.get(id) ?? [],
         )
         prepare?.(state)
@@ -552,14 +607,107 @@ export class Engine {
     })
   }
 
-  /** Deploys a definition and runs it once to its end: what `piecework run` does. */
-  async runOnce(definition: unknown, input: unknown): Promise<RunView> {
+  /**
+   * Deploys a definition and runs it once to its end: what `piecework run` does. `signals` are
+   * sent to the run as soon as it is stored (buffered until a step waits for them).
+   */
+  async runOnce(
+    definition: unknown,
+    input: unknown,
+    signals: { name: string; data: unknown }[] = [],
+  ): Promise<RunView> {
     const { workflow, version } = await this.deploy(definition)
     if (workflow.trigger.kind !== 'manual' && workflow.trigger.kind !== 'webhook') {
       throw new ValidationError(`workflow '${workflow.id}' has a ${workflow.trigger.kind} trigger`)
     }
     const { id } = await this.startRun(workflow.id, input, { version })
+    for (const { name, data } of signals) await this.signal(id, name, data).catch(() => {})
     return this.getRun(id, 2 ** 31 - 1)
+  }
+
+  /**
+   * Starts the child run of a `workflow.run` step, unless it exists already (the parent was
+   * restarted after starting it): then it goes on where it is.
+   */
+  private async startChild(child: ChildStart): Promise<void> {
+    if (child.depth > this.options.maxDepth)
+      throw new EngineError(
+        'DEPTH_EXCEEDED',
+        `sub-workflows would nest ${child.depth} deep, over the limit of ${this.options.maxDepth} (runs.maxDepth)`,
+      )
+    if (await this.reads.first('select id from runs where id = ?', [child.id])) return
+    await this.startRun(child.workflow, child.input, {
+      id: child.id,
+      version: child.version,
+      parent: child.parent,
+      depth: child.depth,
+    })
+  }
+
+  /**
+   * A run has news in the database (a signal, a child's end): told at once when it is in memory
+   * here; brought back when nobody holds it; else its holder finds it at its next poll.
+   */
+  private async wake(runId: string): Promise<void> {
+    const live = this.supervisors.get(runId)
+    if (live) return live.checkSignals()
+    if (!this.accepting) return
+    const epoch = await this.leases.take(runId, Date.now())
+    if (epoch === undefined) return
+    if (this.supervisors.has(runId)) return
+    await this.resumeClaimed([{ id: runId, epoch, takenOver: false }])
+  }
+
+  /** Child runs that a run waited for are cancelled when it fails or is cancelled. */
+  private async cancelChildren(runId: string): Promise<void> {
+    for (const child of await waitedChildren(this.db.knex, runId))
+      await this.cancelRun(child, 0).catch(() => {})
+  }
+
+  /**
+   * Sends a signal to a run: stored before this resolves, then taken by the first step waiting for
+   * its name, or buffered. Answers the step that takes it (null: buffered).
+   */
+  async signal(runId: string, name: string, data: unknown): Promise<{ taken: string | null }> {
+    if (!SIGNAL_NAME.test(name))
+      throw new ValidationError(`'${name}' is not a signal name`, [
+        { path: 'name', message: 'must be letters, digits, _ . - (at most 100)' },
+      ])
+    const id = await insertSignal(this.reads, runId, name, data ?? null, Date.now())
+    if (id === undefined) {
+      const run = await this.getRun(runId)
+      throw new ConflictError(`run ${runId} is ${run.status}: it takes no more signals`)
+    }
+    const live = this.supervisors.get(runId)
+    if (live) return { taken: live.deliver({ id, name, data: data ?? null }) }
+    const [waiting] = await stepsWaitingFor(this.db.knex, runId, name)
+    void this.wake(runId).catch(() => {})
+    return { taken: waiting ?? null }
+  }
+
+  /** Sends a signal to every run with a step waiting for its name and key: how many it reached. */
+  async broadcast(name: string, key: unknown, data: unknown): Promise<{ delivered: number }> {
+    if (!SIGNAL_NAME.test(name))
+      throw new ValidationError(`'${name}' is not a signal name`, [
+        { path: 'name', message: 'must be letters, digits, _ . - (at most 100)' },
+      ])
+    const runs = await runsWaitingFor(this.db.knex, name, key === undefined ? null : JSON.stringify(key))
+    let delivered = 0
+    for (const runId of runs) {
+      const sent = await this.signal(runId, name, data).then(
+        () => true,
+        () => false,
+      )
+      if (sent) delivered++
+    }
+    return { delivered }
+  }
+
+  /** Runs held here that have signals not taken yet: each reads them (another process stored them). */
+  private async checkHeldSignals(): Promise<void> {
+    for (const id of await heldRunsWithSignals(this.db.knex, this.owner)) {
+      await this.supervisors.get(id)?.checkSignals()
+    }
   }
 
   /** Cancels a run that has not ended, in memory or passivated. */

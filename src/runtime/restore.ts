@@ -2,20 +2,28 @@
 // results of finished steps (results are stored; messages follow from them deterministically).
 import type { CompiledWorkflow } from '../definition/compile.js'
 import type { StepRow } from '../store/checkpoints.js'
-import { newStepState, type RunState, type RunStatus, type StepStatus } from './state.js'
-import { post } from './transition.js'
+import { type BufferedSignal, newStepState, type RunState, type RunStatus, type StepStatus } from './state.js'
+import { NOT_RUN, post } from './transition.js'
 
 const num = (value: unknown) => (value === null || value === undefined ? undefined : Number(value))
 
-export function restoreRunState(
-  wf: CompiledWorkflow,
-  run: { id: string; status: RunStatus },
-  rows: StepRow[],
-): RunState {
+/** What a run's own row says besides its steps (v2: its parent, its depth, signals not yet taken). */
+export interface RunFacts {
+  id: string
+  status: RunStatus
+  depth?: number
+  parent?: RunState['parent']
+  signals?: BufferedSignal[]
+}
+
+export function restoreRunState(wf: CompiledWorkflow, run: RunFacts, rows: StepRow[]): RunState {
   const state: RunState = {
     id: run.id,
     status: run.status,
     steps: new Map(wf.steps.map((s) => [s.id, newStepState(s.id)])),
+    signals: run.signals ?? [],
+    depth: run.depth ?? 0,
+    parent: run.parent,
   }
   for (const row of rows) {
     const step = state.steps.get(row.step_id)
@@ -29,11 +37,18 @@ export function restoreRunState(
     step.wakeAt = num(row.wake_at)
     step.startedAt = num(row.started_at)
     step.finishedAt = num(row.finished_at)
+    if (row.wait_signal) {
+      step.wait = { signal: row.wait_signal, until: num(row.wait_until) }
+      if (row.wait_key !== null && row.wait_key !== undefined) step.wait.key = row.wait_key
+    }
+    step.childRunId = row.child_run_id ?? undefined
+    step.itemsTotal = num(row.items_total)
   }
   for (const spec of wf.steps) {
     const step = state.steps.get(spec.id)!
     if (step.handle !== undefined) post(wf, state, spec.id, step.handle, step.output)
-    else if (step.status === 'skipped') post(wf, state, spec.id, undefined, undefined)
+    else if (step.status === 'skipped' && step.error?.code !== NOT_RUN)
+      post(wf, state, spec.id, undefined, undefined)
   }
   return state
 }
@@ -43,13 +58,17 @@ export function resetForRetry(state: RunState): string[] {
   const reset: string[] = []
   for (const step of state.steps.values()) {
     const failedRun = step.status === 'failed' && step.handle === undefined
-    if (!failedRun && step.status !== 'cancelled') continue
+    const notRun = step.status === 'skipped' && step.error?.code === NOT_RUN
+    if (!failedRun && !notRun && step.status !== 'cancelled') continue
     step.status = 'pending'
     step.attempts = 0
     step.interruptions = 0
     step.error = undefined
     step.output = undefined
     step.wakeAt = undefined
+    step.wait = undefined
+    step.childRunId = undefined
+    step.itemsTotal = undefined
     step.startedAt = undefined
     step.finishedAt = undefined
     reset.push(step.id)

@@ -15,6 +15,8 @@ export interface RecoveryHost {
   resume(claimed: Claimed[]): Promise<void>
   /** Cancels a run held in memory (its cancel was asked through another process). */
   cancel(supervisor: Supervisor): void
+  /** Runs held here with signals stored by another process read them. */
+  checkSignals(): Promise<void>
   accepting(): boolean
 }
 
@@ -79,6 +81,7 @@ export class RunRecovery {
       const supervisor = this.host.held.get(id)
       if (supervisor) this.host.cancel(supervisor)
     }
+    await this.host.checkSignals()
     let total = 0
     while (this.host.accepting()) {
       const claimed = await this.leases.claim({

@@ -36,8 +36,14 @@ export interface StepState {
   handle?: string
   output?: unknown
   error?: StepError
-  /** When a waiting step is due: the end of a delay or of a retry backoff. */
+  /** When a waiting step is due: the end of a delay or of a retry backoff, or a wait's timeout. */
   wakeAt?: number
+  /** What a waiting step waits for besides time: a signal (a child's end is one too). */
+  wait?: SignalWait
+  /** The run a `workflow.run` step started. */
+  childRunId?: string
+  /** How many items a `forEach` step has, once they are known. */
+  itemsTotal?: number
   /**
    * One message per need that has resolved, in the order they arrived (each step finishes once and
    * posts once on each edge): its length is the count of resolved needs.
@@ -49,10 +55,44 @@ export interface StepState {
   finishedAt?: number
 }
 
+/** What a `flow.wait` step (or a step waiting for its child run) waits for. */
+export interface SignalWait {
+  signal: string
+  /** The value a broadcast signal must carry to reach the step (JSON text). */
+  key?: string
+  /** When the wait times out. */
+  until?: number
+}
+
+/** A signal sent to a run and not taken yet, in the order it was stored. */
+export interface BufferedSignal {
+  id: number
+  name: string
+  data: unknown
+}
+
+/** The name of the signal a run's end sends to the parent that waits for it. */
+export const childSignal = (childRunId: string) => `child:${childRunId}`
+
+/** What a child run's end tells its parent. */
+export interface ChildOutcome {
+  status: RunStatus
+  output?: unknown
+  error?: RunError
+}
+
 export interface RunState {
   id: string
   status: RunStatus
   steps: Map<string, StepState>
+  /** Signals sent to the run that no step has taken yet, oldest first. */
+  signals: BufferedSignal[]
+  /** Signals taken since the run was last rebuilt (a signal is taken at most once). */
+  taken?: Set<number>
+  /** How deep in a chain of sub-workflows the run is: 0 for a run started from outside. */
+  depth: number
+  /** The step that started this run, and whether it waits for its end. */
+  parent?: { runId: string; stepId: string; waits: boolean }
   error?: RunError
   /** The run's output, once it has succeeded. */
   output?: unknown

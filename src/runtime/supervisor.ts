@@ -1,15 +1,58 @@
 // The supervisor actor of one run: the only code that changes the run. A thin loop: take an event,
 // ask `transition` what follows, checkpoint the changes, and only then carry out the effects.
-import type { CompiledWorkflow } from '../definition/compile.js'
+import { createHash } from 'node:crypto'
+import type { CompiledStep, CompiledWorkflow } from '../definition/compile.js'
 import { renderTemplate } from '../definition/template.js'
-import type { Checkpoint, CheckpointWriter, NewRunRow, RunPatch, StepRow } from '../store/checkpoints.js'
-import type { LogLevel } from '../workers/protocol.js'
+import { EngineError } from '../errors.js'
+import type {
+  Checkpoint,
+  CheckpointWriter,
+  ItemRow,
+  NewRunRow,
+  RunPatch,
+  SignalTake,
+  StepRow,
+} from '../store/checkpoints.js'
+import type { LogLevel, StepReply, StepTask } from '../workers/protocol.js'
 import type { StepRunner } from './dispatch.js'
+import { type ItemAttempt, type ItemResult, pause, runItems } from './for-each.js'
 import { stepInputs } from './join.js'
 import { defaultRunOutput } from './output.js'
-import { RUN_ENDED, type RunState, type StepState } from './state.js'
+import { retryDelay } from './retry.js'
+import {
+  type BufferedSignal,
+  type ChildOutcome,
+  childSignal,
+  RUN_ENDED,
+  type RunState,
+  type StepError,
+  type StepState,
+} from './state.js'
 import type { Timers } from './timers.js'
 import { type Effect, type RunEvent, transition } from './transition.js'
+
+/** A child run a `workflow.run` step starts. */
+export interface ChildStart {
+  id: string
+  workflow: string
+  version?: number
+  input: unknown
+  parent: { runId: string; stepId: string; waits: boolean }
+  depth: number
+}
+
+/** What the v2 constructs need from the engine and the store. */
+export interface RunLinks {
+  /**
+   * Starts the child run with this id, unless it exists already (a restart); throws an
+   * EngineError (NOT_FOUND, DEPTH_EXCEEDED) when it cannot.
+   */
+  startChild(child: ChildStart): Promise<void>
+  /** The items of a `forEach` step that have ended, as checkpointed. */
+  endedItems(runId: string, stepId: string): Promise<ItemRow[]>
+  /** The signals of the run that no step has taken yet, oldest first. */
+  untakenSignals(runId: string): Promise<BufferedSignal[]>
+}
 
 export interface SupervisorDeps {
   /** Runs a step's action: in a worker, or inline for pure built-ins. */
@@ -19,7 +62,8 @@ export interface SupervisorDeps {
   now: () => number
   /** False while the engine drains: steps not yet started stay `running` and run after a restart. */
   accepting: () => boolean
-  limits: { stepTimeoutMs: number; maxOutputBytes: number }
+  limits: { stepTimeoutMs: number; maxOutputBytes: number; maxItems: number }
+  links: RunLinks
   /** Told of every change a checkpoint made durable, and of every log line. */
   observer?: RunObserver
   /** A checkpoint of the run failed (its lease was lost, or the database refused it): it stopped. */
@@ -61,6 +105,10 @@ export class Supervisor {
   private stopped = false
   /** The lease epoch this process holds the run with: every checkpoint is fenced by it. */
   epoch = 1
+  /** Signals taken in this process, by the step that took them (`step[index]` for an item). */
+  private readonly taken = new Map<number, string>()
+  /** `forEach` items waiting for the end of their child run, by the signal that end sends. */
+  private readonly childWaiters = new Map<string, (signal: BufferedSignal) => void>()
 
   constructor(
     readonly workflow: CompiledWorkflow,
@@ -119,8 +167,41 @@ export class Supervisor {
     const t = transition(this.workflow, this.state, event, this.deps.now())
     const idle = t.changed.size === 0 && t.effects.length === 0 && runStatus === this.state.status
     if (idle && !inserting) return Promise.resolve()
+    const takes = t.taken.map(({ signalId, stepId }) => this.takeRow(signalId, stepId))
     // a resumed step's interruption must be durable before it runs again, even a pure one
-    return this.commit(t.changed, t.effects, runStatus, inserting, event.type === 'resume')
+    return this.commit(t.changed, t.effects, runStatus, inserting, event.type === 'resume', takes)
+  }
+
+  private takeRow(signalId: number, takenBy: string): SignalTake {
+    this.taken.set(signalId, takenBy)
+    return { id: signalId, run_id: this.state.id, taken_by: takenBy, taken_at: this.deps.now() }
+  }
+
+  /**
+   * A signal stored for this run: a `forEach` item waiting for its child's end takes it, else the
+   * first step waiting for its name, else it is buffered. Answers who took it (null: buffered).
+   */
+  deliver(signal: BufferedSignal): string | null {
+    if (this.stopped || RUN_ENDED.has(this.state.status)) return null
+    const known = this.taken.get(signal.id)
+    if (known !== undefined) return known
+    const waiter = this.childWaiters.get(signal.name)
+    if (waiter) {
+      this.childWaiters.delete(signal.name)
+      waiter(signal)
+      return this.taken.get(signal.id) ?? null
+    }
+    void this.receive({ type: 'signal', signal })
+    return this.taken.get(signal.id) ?? null
+  }
+
+  /** Reads the run's signals not taken yet and delivers those not seen (another process stored them). */
+  async checkSignals(): Promise<void> {
+    const signals = await this.deps.links.untakenSignals(this.state.id)
+    for (const signal of signals) {
+      if (this.state.signals.some((s) => s.id === signal.id)) continue
+      this.deliver(signal)
+    }
   }
 
   private async commit(
@@ -129,11 +210,13 @@ export class Supervisor {
     previous: RunState['status'],
     inserting?: NewRunRow,
     durableFirst = false,
+    takes: SignalTake[] = [],
   ): Promise<void> {
     const runChanged = previous !== this.state.status
     const checkpoint: Checkpoint = {
       newRuns: inserting ? [inserting] : undefined,
       steps: [...changed].map((id) => this.row(this.state.steps.get(id)!)),
+      takes: takes.length > 0 ? takes : undefined,
       fence: { runId: this.state.id, epoch: this.epoch },
     }
     // observers are told what this checkpoint holds, even when the run has moved on meanwhile
@@ -148,6 +231,24 @@ export class Supervisor {
       const patch: RunPatch = await this.runPatch(ended)
       if (previous === 'queued') patch.started_at = this.deps.now()
       checkpoint.runs = [patch]
+      // the parent waiting for this run learns of its end in the same checkpoint
+      const parent = this.state.parent
+      if (ended && parent?.waits && RUN_ENDED.has(this.state.status)) {
+        const outcome: ChildOutcome = {
+          status: this.state.status,
+          output: this.state.output,
+          error: this.state.error,
+        }
+        checkpoint.signals = [
+          {
+            run_id: parent.runId,
+            name: childSignal(this.state.id),
+            data: JSON.stringify(outcome),
+            created_at: this.deps.now(),
+            sender_run_id: this.state.id,
+          },
+        ]
+      }
     }
     const runTold = runChanged || ended ? { ...this.state } : undefined
     const durable = this.deps.writer.write(checkpoint)
@@ -194,8 +295,14 @@ export class Supervisor {
     }
   }
 
+  /**
+   * Whether a step may start before the checkpoint that began it is durable: inline steps, but not
+   * a `forEach` step (its items are checkpointed against the step) nor one that starts a child run
+   * (the child's id comes from the step's checkpointed start).
+   */
   private isPure(stepId: string): boolean {
-    return this.deps.steps.runsInline(this.workflow.byId.get(stepId)!.uses)
+    const spec = this.workflow.byId.get(stepId)!
+    return this.deps.steps.runsInline(spec.uses) && !spec.forEach && spec.uses !== 'workflow.run'
   }
 
   private performAll(effects: Effect[]): void {
@@ -207,13 +314,15 @@ export class Supervisor {
     return this.aborts.size
   }
 
-  /** The earliest due time of a waiting step, when the run only waits. */
+  /**
+   * The earliest due time of a waiting step when the run only waits (Infinity when it waits only
+   * for signals); undefined when something runs.
+   */
   nextWake(): number | undefined {
     if (this.state.status !== 'waiting' || this.aborts.size > 0) return undefined
-    let next: number | undefined
+    let next = Number.POSITIVE_INFINITY
     for (const step of this.state.steps.values()) {
-      if (step.status === 'waiting' && step.wakeAt !== undefined)
-        next = Math.min(next ?? step.wakeAt, step.wakeAt)
+      if (step.status === 'waiting' && step.wakeAt !== undefined) next = Math.min(next, step.wakeAt)
     }
     return next
   }
@@ -249,8 +358,8 @@ export class Supervisor {
     return `${this.state.id}:${stepId}`
   }
 
-  private scope(input: unknown, inputs: Record<string, unknown>) {
-    return {
+  private scope(input: unknown, inputs: Record<string, unknown>, item?: { value: unknown; index: number }) {
+    const scope = {
       trigger: this.trigger,
       steps: this.outputs,
       input,
@@ -258,13 +367,15 @@ export class Supervisor {
       run: { id: this.state.id },
       workflow: { id: this.workflow.id, version: this.version },
     }
+    return item ? { ...scope, item: item.value, index: item.index } : scope
   }
 
   private async runStep(stepId: string): Promise<void> {
     const spec = this.workflow.byId.get(stepId)!
     const step = this.state.steps.get(stepId)!
     if (step.status !== 'running' || this.aborts.has(stepId) || !this.deps.accepting()) return
-    const controller = this.deps.steps.runsInline(spec.uses) ? undefined : new AbortController()
+    const controller =
+      this.deps.steps.runsInline(spec.uses) && !spec.forEach ? undefined : new AbortController()
     this.aborts.set(stepId, controller)
     try {
       // a step with effects starts only while the run's lease is surely held: after a stall (a
@@ -276,6 +387,7 @@ export class Supervisor {
         if (!this.deps.leaseValid()) await new Promise((resolve) => setTimeout(resolve, 500))
       }
       const { input, inputs } = stepInputs(spec.needs, step.mailbox, this.trigger)
+      if (spec.forEach) return await this.runForEach(spec, step, input, inputs, controller!.signal)
       let props: unknown
       try {
         props = await renderTemplate(spec.props, this.scope(input, inputs))
@@ -284,44 +396,290 @@ export class Supervisor {
         this.receive({ type: 'failed', stepId, error: { code: 'EXPRESSION', message }, retryable: false })
         return
       }
-      const runData = spec.action.runData === true
       const reply = await this.deps.steps.run(
-        {
-          uses: spec.uses,
-          props,
-          input,
-          inputs,
-          trigger: runData ? this.trigger : undefined,
-          steps: runData ? this.outputs : undefined,
-          run: { id: this.state.id, workflowId: this.workflow.id, workflowVersion: this.version },
-          stepId,
-          attempt: step.attempts,
-          idempotencyKey: `${this.state.id}:${stepId}`,
-          timeoutMs: spec.timeoutMs ?? this.deps.limits.stepTimeoutMs,
-          maxOutputBytes: this.deps.limits.maxOutputBytes,
-        },
+        this.task(spec, step, props, input, inputs),
         controller?.signal ?? NEVER_ABORTED,
         (level, msg, data) => this.log(stepId, level, msg, data),
       )
       // the engine is stopping and stopped this step's worker: it stays `running` and runs after restart
       if (!reply.ok && !this.deps.accepting()) return
       if (!reply.ok) {
-        const { code, message, details } = reply.error
-        this.receive({
-          type: 'failed',
-          stepId,
-          error: details === undefined ? { code, message } : { code, message, details },
-          retryable: reply.error.retryable,
-          retryAfterMs: reply.error.retryAfterMs,
-        })
+        this.receive({ type: 'failed', stepId, ...failure(reply.error) })
+      } else if (reply.kind === 'child') {
+        const started = await this.startChild(spec, step, reply, undefined, step.attempts)
+        if ('error' in started)
+          this.receive({ type: 'failed', stepId, error: started.error, retryable: false })
+        else if (!reply.wait)
+          this.receive({
+            type: 'delivered',
+            stepId,
+            handle: 'out',
+            value: { runId: started.runId },
+            childRunId: started.runId,
+          })
+        else
+          this.receive({
+            type: 'waiting',
+            stepId,
+            value: null,
+            wait: { signal: childSignal(started.runId) },
+            childRunId: started.runId,
+          })
       } else if (reply.kind === 'wait') {
-        this.receive({ type: 'waiting', stepId, until: reply.until, value: JSON.parse(reply.json) })
+        const value = JSON.parse(reply.json)
+        const wait = reply.signal && { signal: reply.signal.name, key: reply.signal.key, until: reply.until }
+        this.receive({ type: 'waiting', stepId, until: reply.until, value, wait })
       } else {
         this.receive({ type: 'delivered', stepId, handle: reply.handle, value: JSON.parse(reply.json) })
       }
     } finally {
       this.aborts.delete(stepId)
     }
+  }
+
+  private task(
+    spec: CompiledStep,
+    step: StepState,
+    props: unknown,
+    input: unknown,
+    inputs: Record<string, unknown>,
+    item?: { value: unknown; index: number; attempt: number },
+  ): Omit<StepTask, 'taskId'> {
+    const runData = spec.action.runData === true
+    return {
+      uses: spec.uses,
+      props,
+      input,
+      inputs,
+      trigger: runData ? this.trigger : undefined,
+      steps: runData ? this.outputs : undefined,
+      run: { id: this.state.id, workflowId: this.workflow.id, workflowVersion: this.version },
+      stepId: spec.id,
+      item: item && { value: item.value, index: item.index },
+      attempt: item ? item.attempt : step.attempts,
+      idempotencyKey: item ? `${this.state.id}:${spec.id}:${item.index}` : `${this.state.id}:${spec.id}`,
+      timeoutMs: spec.timeoutMs ?? this.deps.limits.stepTimeoutMs,
+      maxOutputBytes: this.deps.limits.maxOutputBytes,
+    }
+  }
+
+  /**
+   * Starts the child run of a `workflow.run` step (or item). Its id follows from the step's start,
+   * the item and the attempt, so that a restart finds the child it started rather than a second one.
+   */
+  private async startChild(
+    spec: CompiledStep,
+    step: StepState,
+    reply: Extract<StepReply, { kind: 'child' }>,
+    index: number | undefined,
+    attempt: number,
+  ): Promise<{ runId: string } | { error: StepError }> {
+    if (!this.deps.steps.runsInline(spec.uses))
+      return {
+        error: { code: 'FORBIDDEN', message: `${spec.uses} may not start runs (only built-in pieces may)` },
+      }
+    const runId = childRunId(this.state.id, spec.id, step.startedAt ?? 0, index, attempt)
+    try {
+      await this.deps.links.startChild({
+        id: runId,
+        workflow: reply.workflow,
+        version: reply.version,
+        input: JSON.parse(reply.input),
+        parent: { runId: this.state.id, stepId: spec.id, waits: reply.wait },
+        depth: this.state.depth + 1,
+      })
+      return { runId }
+    } catch (error) {
+      const code = error instanceof EngineError ? error.code : 'CHILD_NOT_STARTED'
+      return { error: { code, message: `step '${spec.id}': ${(error as Error).message}` } }
+    }
+  }
+
+  /** Runs a `forEach` step: its items (src/runtime/for-each.ts), then one event for the step. */
+  private async runForEach(
+    spec: CompiledStep,
+    step: StepState,
+    input: unknown,
+    inputs: Record<string, unknown>,
+    signal: AbortSignal,
+  ): Promise<void> {
+    const stepId = spec.id
+    let items: unknown
+    try {
+      items = await renderTemplate(spec.forEach!.items, this.scope(input, inputs))
+    } catch (error) {
+      const message = `step '${stepId}': forEach: ${(error as Error).message}`
+      return this.receive({
+        type: 'failed',
+        stepId,
+        error: { code: 'EXPRESSION', message },
+        retryable: false,
+      })
+    }
+    if (!Array.isArray(items)) {
+      const got = items === null ? 'null' : typeof items
+      const message = `step '${stepId}': forEach items must be an array, got ${got}`
+      return this.receive({
+        type: 'failed',
+        stepId,
+        error: { code: 'EXPRESSION', message },
+        retryable: false,
+      })
+    }
+    if (items.length > this.deps.limits.maxItems) {
+      const message = `step '${stepId}': forEach has ${items.length} items, over the limit of ${this.deps.limits.maxItems} (runs.maxItems)`
+      return this.receive({
+        type: 'failed',
+        stepId,
+        error: { code: 'TOO_MANY_ITEMS', message },
+        retryable: false,
+      })
+    }
+    if (step.itemsTotal !== items.length) await this.receive({ type: 'items', stepId, total: items.length })
+    if (this.stopped || step.status !== 'running') return
+    const finished = new Map<number, ItemResult>()
+    if (step.attempts > 0)
+      for (const row of await this.deps.links.endedItems(this.state.id, stepId))
+        finished.set(Number(row.idx), {
+          index: Number(row.idx),
+          ok: row.status === 'succeeded',
+          attempts: Number(row.attempts),
+          output: row.output === null ? undefined : JSON.parse(row.output),
+          error: row.error === null ? undefined : JSON.parse(row.error),
+        })
+    const outcome = await runItems({
+      items,
+      concurrency: spec.forEach!.concurrency,
+      onError: spec.onError,
+      finished,
+      signal,
+      attempt: (index, item, attempt, itemSignal) =>
+        this.runItem(spec, step, input, inputs, { value: item, index, attempt }, itemSignal),
+      retryDelay: (attempt, failed) => retryDelay(spec.retry, attempt, failed),
+      ended: (result) => this.itemEnded(stepId, result),
+    })
+    if (this.stopped || signal.aborted || !this.deps.accepting()) return
+    if (!outcome.ok) return this.receive({ type: 'failed', stepId, error: outcome.error, retryable: false })
+    const size = JSON.stringify(outcome.outputs).length
+    if (
+      size > this.deps.limits.maxOutputBytes &&
+      Buffer.byteLength(JSON.stringify(outcome.outputs)) > this.deps.limits.maxOutputBytes
+    ) {
+      const message = `the items' outputs together are over the limit of ${this.deps.limits.maxOutputBytes} bytes`
+      return this.receive({
+        type: 'failed',
+        stepId,
+        error: { code: 'OUTPUT_TOO_LARGE', message },
+        retryable: false,
+      })
+    }
+    this.receive({ type: 'delivered', stepId, handle: 'out', value: outcome.outputs })
+  }
+
+  /** One attempt of one item of a `forEach` step. */
+  private async runItem(
+    spec: CompiledStep,
+    step: StepState,
+    input: unknown,
+    inputs: Record<string, unknown>,
+    item: { value: unknown; index: number; attempt: number },
+    signal: AbortSignal,
+  ): Promise<ItemAttempt> {
+    let props: unknown
+    try {
+      props = await renderTemplate(spec.props, this.scope(input, inputs, item))
+    } catch (error) {
+      const message = `step '${spec.id}' item ${item.index}: ${(error as Error).message}`
+      return { ok: false, error: { code: 'EXPRESSION', message }, retryable: false }
+    }
+    const reply = await this.deps.steps.run(
+      this.task(spec, step, props, input, inputs, item),
+      signal,
+      (level, msg, data) => this.log(spec.id, level, `[${item.index}] ${msg}`, data),
+    )
+    if (!reply.ok) return { ok: false, ...failure(reply.error) }
+    if (reply.kind === 'fired') return { ok: true, value: JSON.parse(reply.json) }
+    if (reply.kind === 'wait') {
+      // a delay per item: held here, the step is running meanwhile
+      await pause((reply.until ?? 0) - this.deps.now(), signal)
+      return { ok: true, value: JSON.parse(reply.json) }
+    }
+    const started = await this.startChild(spec, step, reply, item.index, item.attempt)
+    if ('error' in started) return { ok: false, error: started.error, retryable: false }
+    const childRunId = started.runId
+    if (!reply.wait) return { ok: true, value: { runId: childRunId }, childRunId }
+    const ended = await this.childEnd(childRunId, `${spec.id}[${item.index}]`, signal)
+    if (!ended)
+      return { ok: false, error: { code: 'CANCELLED', message: 'the item was stopped' }, retryable: false }
+    this.itemTakes.set(`${spec.id}\u0000${item.index}`, ended.id)
+    const child = ended.data as ChildOutcome
+    if (child.status === 'succeeded') return { ok: true, value: child.output ?? null, childRunId }
+    const why = child.error ? `${child.error.code}: ${child.error.message}` : child.status
+    return {
+      childRunId,
+      ok: false,
+      error: {
+        code: 'CHILD_FAILED',
+        message: `the child run ${started.runId} ${child.status} (${why})`,
+        details: { runId: started.runId, error: child.error ?? null },
+      },
+      retryable: true,
+    }
+  }
+
+  /** Signals taken by `forEach` items, checkpointed with the item's row. */
+  private readonly itemTakes = new Map<string, number>()
+
+  /** Resolves with the end of a child run an item waits for (buffered already, or when it comes). */
+  private childEnd(runId: string, takenBy: string, signal: AbortSignal): Promise<BufferedSignal | undefined> {
+    const name = childSignal(runId)
+    const buffered = this.state.signals.find((s) => s.name === name)
+    if (buffered) {
+      this.state.signals = this.state.signals.filter((s) => s !== buffered)
+      this.taken.set(buffered.id, takenBy)
+      return Promise.resolve(buffered)
+    }
+    return new Promise((resolve) => {
+      const onAbort = () => {
+        this.childWaiters.delete(name)
+        resolve(undefined)
+      }
+      signal.addEventListener('abort', onAbort, { once: true })
+      this.childWaiters.set(name, (s) => {
+        signal.removeEventListener('abort', onAbort)
+        this.taken.set(s.id, takenBy)
+        resolve(s)
+      })
+    })
+  }
+
+  /** An item ended: its row (and the child's end it took) go into the next checkpoint. */
+  private itemEnded(stepId: string, result: ItemResult): void {
+    const key = `${stepId}\u0000${result.index}`
+    const takeId = this.itemTakes.get(key)
+    this.itemTakes.delete(key)
+    const now = this.deps.now()
+    void this.deps.writer
+      .write({
+        items: [
+          {
+            run_id: this.state.id,
+            step_id: stepId,
+            idx: result.index,
+            status: result.ok ? 'succeeded' : 'failed',
+            attempts: result.attempts,
+            output: result.ok ? JSON.stringify(result.output ?? null) : null,
+            error: result.ok ? null : JSON.stringify(result.error),
+            child_run_id: result.childRunId ?? null,
+            started_at: null,
+            finished_at: now,
+          },
+        ],
+        takes: takeId === undefined ? undefined : [this.takeRow(takeId, `${stepId}[${result.index}]`)],
+        fence: { runId: this.state.id, epoch: this.epoch },
+      })
+      // a refused item row means the run was lost: the step's own checkpoint stops the supervisor
+      .catch(() => {})
   }
 
   /** Retries and failures go into the run's own log. */
@@ -392,6 +750,36 @@ export class Supervisor {
       wake_at: step.wakeAt ?? null,
       started_at: step.startedAt ?? null,
       finished_at: step.finishedAt ?? null,
+      wait_signal: step.wait?.signal ?? null,
+      wait_key: step.wait?.key ?? null,
+      wait_until: step.wait?.until ?? null,
+      child_run_id: step.childRunId ?? null,
+      items_total: step.itemsTotal ?? null,
     }
   }
+}
+
+/** A failed reply as the fields of a `failed` event. */
+function failure(error: Extract<StepReply, { ok: false }>['error']) {
+  const { code, message, details } = error
+  return {
+    error: details === undefined ? { code, message } : { code, message, details },
+    retryable: error.retryable,
+    retryAfterMs: error.retryAfterMs,
+  }
+}
+
+/** The id of the child run a step (item, attempt) starts: the same after a restart. */
+export function childRunId(
+  runId: string,
+  stepId: string,
+  startedAt: number,
+  index: number | undefined,
+  attempt: number,
+): string {
+  const hex = createHash('sha256')
+    .update(`${runId}/${stepId}/${startedAt}/${index ?? '-'}/${attempt}`)
+    .digest('hex')
+  // shaped as a UUID (version 8: custom), like the ids of runs started from outside
+  return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-8${hex.slice(13, 16)}-${((Number.parseInt(hex[16]!, 16) & 3) | 8).toString(16)}${hex.slice(17, 20)}-${hex.slice(20, 32)}`
 }

@@ -5,8 +5,11 @@ import type { CompiledStep, CompiledWorkflow, OutEdges } from '../definition/com
 import { type JoinDecision, joinDecision } from './join.js'
 import { retryDelay } from './retry.js'
 import {
+  type BufferedSignal,
+  type ChildOutcome,
   RUN_ENDED,
   type RunState,
+  type SignalWait,
   STEP_ENDED,
   type StepError,
   type StepState,
@@ -15,8 +18,20 @@ import {
 
 export type RunEvent =
   | { type: 'start' }
-  | { type: 'delivered'; stepId: string; handle: string; value: unknown }
-  | { type: 'waiting'; stepId: string; until: number; value: unknown }
+  | { type: 'delivered'; stepId: string; handle: string; value: unknown; childRunId?: string }
+  /** A `forEach` step's items are known: how many. */
+  | { type: 'items'; stepId: string; total: number }
+  /** The step waits: until a time (a delay), for a signal (with an optional timeout), or both. */
+  | {
+      type: 'waiting'
+      stepId: string
+      until?: number
+      value: unknown
+      wait?: SignalWait
+      childRunId?: string
+    }
+  /** A signal stored for the run: the first step waiting for its name takes it, else it is buffered. */
+  | { type: 'signal'; signal: BufferedSignal }
   | { type: 'failed'; stepId: string; error: StepError; retryable: boolean; retryAfterMs?: number }
   | { type: 'due'; stepId: string }
   | { type: 'cancel'; reason: string }
@@ -26,6 +41,9 @@ export type RunEvent =
    * counts as interrupted, and one interrupted that many times fails with `CRASHED` instead.
    */
   | { type: 'resume'; maxInterruptions?: number }
+
+/** The error of a step skipped because its run ended before the step could start. */
+export const NOT_RUN = 'NOT_RUN'
 
 export type Effect =
   | { type: 'dispatch'; stepId: string }
@@ -37,14 +55,19 @@ export interface Transition {
   effects: Effect[]
   /** Steps whose state changed, to checkpoint before any effect happens. */
   changed: Set<string>
+  /** Signals taken by steps, to mark taken in the same checkpoint. */
+  taken: { signalId: number; stepId: string }[]
 }
 
 export function transition(wf: CompiledWorkflow, state: RunState, event: RunEvent, now: number): Transition {
-  const t: Transition = { effects: [], changed: new Set() }
+  const t: Transition = { effects: [], changed: new Set(), taken: [] }
   if (RUN_ENDED.has(state.status)) return t
   // a step's own news counts only while it runs: a cancelled step's late answer is dropped
   if (
-    (event.type === 'delivered' || event.type === 'waiting' || event.type === 'failed') &&
+    (event.type === 'delivered' ||
+      event.type === 'waiting' ||
+      event.type === 'failed' ||
+      event.type === 'items') &&
     state.steps.get(event.stepId)?.status !== 'running'
   )
     return t
@@ -54,16 +77,34 @@ export function transition(wf: CompiledWorkflow, state: RunState, event: RunEven
       for (const step of wf.steps) if (step.needs.length === 0) begin(state, step.id, now, t)
       break
     case 'delivered':
+      if (event.childRunId !== undefined) at(state, event.stepId).childRunId = event.childRunId
       finish(wf, state, event.stepId, 'succeeded', event.handle, event.value, now, t)
+      break
+    case 'items':
+      at(state, event.stepId).itemsTotal = event.total
+      t.changed.add(event.stepId)
       break
     case 'waiting': {
       const step = at(state, event.stepId)
       setStatus(state, step, 'waiting')
       step.wakeAt = event.until
+      step.wait = event.wait
+      if (event.childRunId !== undefined) step.childRunId = event.childRunId
       step.output = event.value
       step.error = undefined
       t.changed.add(step.id)
-      t.effects.push({ type: 'timer', stepId: step.id, at: event.until })
+      // a signal that came before the step waited for it is taken at once
+      const buffered = step.wait && state.signals.find((s) => s.name === step.wait!.signal)
+      if (buffered) take(wf, state, step, buffered, now, t)
+      else if (event.until !== undefined) t.effects.push({ type: 'timer', stepId: step.id, at: event.until })
+      break
+    }
+    case 'signal': {
+      const { signal } = event
+      if (state.taken?.has(signal.id) || state.signals.some((s) => s.id === signal.id)) break
+      const step = waitingFor(wf, state, signal.name)
+      if (step) take(wf, state, step, signal, now, t)
+      else state.signals.push(signal)
       break
     }
     case 'failed':
@@ -117,6 +158,7 @@ function finish(
   step.handle = handle
   step.output = value
   step.wakeAt = undefined
+  step.wait = undefined
   step.finishedAt = now
   t.changed.add(stepId)
   route(wf, state, stepId, handle, value, now, t)
@@ -135,6 +177,11 @@ function resume(
   const again: StepState[] = []
   const crashing: StepState[] = []
   for (const step of running) {
+    // a `forEach` step's items are checkpointed one by one: the step itself is not what crashed
+    if (wf.byId.get(step.id)!.forEach) {
+      again.push(step)
+      continue
+    }
     if (maxInterruptions !== undefined) {
       step.interruptions += 1
       t.changed.add(step.id)
@@ -149,8 +196,12 @@ function resume(
   for (const step of again) t.effects.push({ type: 'dispatch', stepId: step.id })
   for (const spec of wf.steps) {
     const step = at(state, spec.id)
-    if (step.status === 'waiting') t.effects.push({ type: 'timer', stepId: step.id, at: step.wakeAt ?? now })
-    else if (step.status === 'pending') {
+    if (step.status === 'waiting') {
+      const buffered = step.wait && state.signals.find((s) => s.name === step.wait!.signal)
+      if (buffered) take(wf, state, step, buffered, now, t)
+      else if (step.wakeAt !== undefined || !step.wait)
+        t.effects.push({ type: 'timer', stepId: step.id, at: step.wakeAt ?? now })
+    } else if (step.status === 'pending') {
       const decision = decide(spec, step)
       if (decision === 'run') begin(state, step.id, now, t)
       else if (decision === 'skip') skip(wf, state, step.id, now, t)
@@ -279,12 +330,96 @@ function failed(
 function due(wf: CompiledWorkflow, state: RunState, stepId: string, now: number, t: Transition): void {
   const step = at(state, stepId)
   if (step.status !== 'waiting') return
+  if (step.wait) {
+    timedOut(wf, state, step, now, t)
+    return
+  }
   // a waiting step with an error is in a retry backoff; without one it is a delay that has ended
   if (step.error) begin(state, stepId, now, t)
   else finish(wf, state, stepId, 'succeeded', 'out', step.output, now, t)
 }
 
-/** Ends the run: steps in flight are cancelled (and their work aborted); steps not started stay pending. */
+/** The first step (in definition order) that waits for a signal of this name. */
+function waitingFor(wf: CompiledWorkflow, state: RunState, name: string): StepState | undefined {
+  for (const spec of wf.steps) {
+    const step = at(state, spec.id)
+    if (step.status === 'waiting' && step.wait?.signal === name) return step
+  }
+  return undefined
+}
+
+/**
+ * A waiting step takes a signal: it fires `out` with the signal's data, or, for the end of a child
+ * run it waited for, with the child's output (or fails with CHILD_FAILED).
+ */
+function take(
+  wf: CompiledWorkflow,
+  state: RunState,
+  step: StepState,
+  signal: BufferedSignal,
+  now: number,
+  t: Transition,
+): void {
+  state.signals = state.signals.filter((s) => s.id !== signal.id)
+  state.taken ??= new Set()
+  state.taken.add(signal.id)
+  t.taken.push({ signalId: signal.id, stepId: step.id })
+  t.effects.push({ type: 'abort', stepId: step.id })
+  step.wait = undefined
+  step.wakeAt = undefined
+  if (step.childRunId === undefined || signal.name !== `child:${step.childRunId}`) {
+    finish(wf, state, step.id, 'succeeded', 'out', signal.data ?? null, now, t)
+    return
+  }
+  const child = signal.data as ChildOutcome
+  if (child.status === 'succeeded') {
+    finish(wf, state, step.id, 'succeeded', 'out', child.output ?? null, now, t)
+    return
+  }
+  const why = child.error ? `${child.error.code}: ${child.error.message}` : child.status
+  // the step's retry policy applies: another attempt starts another child run
+  failed(
+    wf,
+    state,
+    {
+      type: 'failed',
+      stepId: step.id,
+      error: {
+        code: 'CHILD_FAILED',
+        message: `the child run ${step.childRunId} ${child.status} (${why})`,
+        details: { runId: step.childRunId, error: child.error ?? null },
+      },
+      retryable: true,
+    },
+    now,
+    t,
+  )
+}
+
+/** A wait's time is up: it fires `timeout` when some step needs that, else it fails with TIMEOUT. */
+function timedOut(wf: CompiledWorkflow, state: RunState, step: StepState, now: number, t: Transition): void {
+  const name = step.wait!.signal
+  step.wait = undefined
+  const wanted = wf.outgoing.get(step.id)?.some((edges) => edges.handles.includes('timeout'))
+  if (wanted) {
+    finish(wf, state, step.id, 'succeeded', 'timeout', { timedOut: true }, now, t)
+    return
+  }
+  failed(
+    wf,
+    state,
+    {
+      type: 'failed',
+      stepId: step.id,
+      error: { code: 'TIMEOUT', message: `no signal '${name}' came before the wait's timeout` },
+      retryable: false,
+    },
+    now,
+    t,
+  )
+}
+
+/** Ends the run: steps in flight are cancelled (and their work aborted); steps not started are skipped. */
 function endRun(
   state: RunState,
   status: 'failed' | 'cancelled',
@@ -294,7 +429,16 @@ function endRun(
 ): void {
   state.status = status
   state.error = error ?? { code: 'CANCELLED', message: 'the run was cancelled' }
+  const why = status === 'failed' ? 'the run failed' : 'the run was cancelled'
   for (const step of state.steps.values()) {
+    // steps that never started are skipped (`NOT_RUN`: a retry of the run may still run them)
+    if (step.status === 'pending') {
+      setStatus(state, step, 'skipped')
+      step.error = { code: NOT_RUN, message: `not run: ${why}` }
+      step.finishedAt = now
+      t.changed.add(step.id)
+      continue
+    }
     if (step.status !== 'running' && step.status !== 'waiting') continue
     setStatus(state, step, 'cancelled')
     step.error = {
@@ -302,6 +446,7 @@ function endRun(
       message: `cancelled: ${status === 'failed' ? 'the run failed' : 'the run was cancelled'}`,
     }
     step.wakeAt = undefined
+    step.wait = undefined
     step.finishedAt = now
     t.changed.add(step.id)
     t.effects.push({ type: 'abort', stepId: step.id })

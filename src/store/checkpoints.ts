@@ -22,6 +22,10 @@ export interface NewRunRow {
   error?: string | null
   started_at?: number | null
   finished_at?: number | null
+  parent_run_id?: string | null
+  parent_step_id?: string | null
+  parent_waits?: number
+  depth?: number
 }
 
 export interface RunPatch {
@@ -47,6 +51,43 @@ export interface StepRow {
   wake_at: number | null
   started_at: number | null
   finished_at: number | null
+  // v2 (loops, children, signals): optional, null when not given
+  wait_signal?: string | null
+  wait_key?: string | null
+  wait_until?: number | null
+  child_run_id?: string | null
+  items_total?: number | null
+}
+
+/** An item of a `forEach` step that has ended. */
+export interface ItemRow {
+  run_id: string
+  step_id: string
+  idx: number
+  status: string
+  attempts: number
+  output: string | null
+  error: string | null
+  child_run_id: string | null
+  started_at: number | null
+  finished_at: number | null
+}
+
+/** A signal a step took: marked taken in the checkpoint of what the step did with it. */
+export interface SignalTake {
+  id: number
+  run_id: string
+  taken_by: string
+  taken_at: number
+}
+
+/** A signal one run sends another (a child's end to the parent waiting for it). */
+export interface SignalRow {
+  run_id: string
+  name: string
+  data: string | null
+  created_at: number
+  sender_run_id: string
 }
 
 export interface LogRow {
@@ -63,6 +104,10 @@ export interface Checkpoint {
   runs?: RunPatch[]
   steps?: StepRow[]
   logs?: LogRow[]
+  items?: ItemRow[]
+  takes?: SignalTake[]
+  /** Written with the fence of their sender's run. */
+  signals?: SignalRow[]
   /**
    * The run this checkpoint belongs to and the lease epoch this process holds it with: nothing of
    * the run is written unless the process still holds it with that epoch (LeaseLostError).
@@ -96,6 +141,9 @@ export class CheckpointWriter {
   private runs = new Map<string, RunPatch>()
   private steps = new Map<string, StepRow>()
   private logs: LogRow[] = []
+  private items = new Map<string, ItemRow>()
+  private takes: SignalTake[] = []
+  private signals: SignalRow[] = []
   private fences = new Map<string, number>()
   private waiters: Waiter[] = []
   private flushing: Promise<void> | undefined
@@ -141,7 +189,7 @@ export class CheckpointWriter {
     }
   }
 
-  private add({ newRuns, runs, steps, logs, fence }: Checkpoint): void {
+  private add({ newRuns, runs, steps, logs, items, takes, signals, fence }: Checkpoint): void {
     if (fence) this.fences.set(fence.runId, fence.epoch)
     for (const row of newRuns ?? []) this.newRuns.set(row.id, { ...row })
     for (const patch of runs ?? []) {
@@ -152,12 +200,14 @@ export class CheckpointWriter {
     }
     for (const row of steps ?? []) this.steps.set(`${row.run_id}\u0000${row.step_id}`, row)
     if (logs) this.logs.push(...logs)
+    for (const row of items ?? []) this.items.set(`${row.run_id}\u0000${row.step_id}\u0000${row.idx}`, row)
+    if (takes) this.takes.push(...takes)
+    if (signals) this.signals.push(...signals)
   }
 
   private pending(): boolean {
-    return (
-      this.newRuns.size + this.runs.size + this.steps.size + this.logs.length > 0 || this.waiters.length > 0
-    )
+    const rows = this.newRuns.size + this.runs.size + this.steps.size + this.logs.length
+    return rows + this.items.size + this.takes.length + this.signals.length > 0 || this.waiters.length > 0
   }
 
   private schedule(): void {
@@ -178,6 +228,9 @@ export class CheckpointWriter {
       runs: [...this.runs.values()],
       steps: [...this.steps.values()],
       logs: this.logs,
+      items: [...this.items.values()],
+      takes: this.takes,
+      signals: this.signals,
       fences: this.fences,
     }
     const waiters = this.waiters
@@ -185,6 +238,9 @@ export class CheckpointWriter {
     this.runs = new Map()
     this.steps = new Map()
     this.logs = []
+    this.items = new Map()
+    this.takes = []
+    this.signals = []
     this.fences = new Map()
     this.waiters = []
     try {
@@ -200,7 +256,14 @@ export class CheckpointWriter {
 
   /** Commits a batch; while the database is away (a transient fault), tries again and again. */
   private async commitRetrying(batch: Batch): Promise<Set<string>> {
-    const rows = batch.newRuns.length + batch.runs.length + batch.steps.length + batch.logs.length
+    const rows =
+      batch.newRuns.length +
+      batch.runs.length +
+      batch.steps.length +
+      batch.logs.length +
+      batch.items.length +
+      batch.takes.length +
+      batch.signals.length
     if (rows === 0) return new Set()
     for (let attempt = 0; ; attempt++) {
       try {
@@ -227,6 +290,9 @@ export class CheckpointWriter {
           runs: checkpoint.runs ?? [],
           steps: checkpoint.steps ?? [],
           logs: checkpoint.logs ?? [],
+          items: checkpoint.items ?? [],
+          takes: checkpoint.takes ?? [],
+          signals: checkpoint.signals ?? [],
           fences,
         })
         answer([waiter], refused)
@@ -235,7 +301,7 @@ export class CheckpointWriter {
       }
     }
     // the log lines of the batch, on their own; lost if even they are refused
-    await this.commitRetrying({ newRuns: [], runs: [], steps: [], logs, fences: new Map() }).catch(() => {})
+    await this.commitRetrying({ ...EMPTY_BATCH, logs, fences: new Map() }).catch(() => {})
   }
 }
 
@@ -253,9 +319,14 @@ export interface Batch {
   runs: RunPatch[]
   steps: StepRow[]
   logs: LogRow[]
+  items: ItemRow[]
+  takes: SignalTake[]
+  signals: SignalRow[]
   /** Per fenced run, the lease epoch its rows are written with. */
   fences: Map<string, number>
 }
+
+const EMPTY_BATCH = { newRuns: [], runs: [], steps: [], logs: [], items: [], takes: [], signals: [] }
 
 /**
  * Writes a batch in one transaction: inserts new runs, upserts step states on (run_id, step_id),
@@ -298,6 +369,10 @@ const RUN_TABLE: Typed<keyof NewRunRow> = [
   ['finished_at', 'bigint'],
   ['owner', 'text'],
   ['lease_until', 'bigint'],
+  ['parent_run_id', 'text'],
+  ['parent_step_id', 'text'],
+  ['parent_waits', 'int'],
+  ['depth', 'int'],
 ]
 const STEP_TABLE: Typed<keyof StepRow> = [
   ['run_id', 'text'],
@@ -311,6 +386,36 @@ const STEP_TABLE: Typed<keyof StepRow> = [
   ['wake_at', 'bigint'],
   ['started_at', 'bigint'],
   ['finished_at', 'bigint'],
+  ['wait_signal', 'text'],
+  ['wait_key', 'text'],
+  ['wait_until', 'bigint'],
+  ['child_run_id', 'text'],
+  ['items_total', 'int'],
+]
+const ITEM_TABLE: Typed<keyof ItemRow> = [
+  ['run_id', 'text'],
+  ['step_id', 'text'],
+  ['idx', 'int'],
+  ['status', 'text'],
+  ['attempts', 'int'],
+  ['output', 'text'],
+  ['error', 'text'],
+  ['child_run_id', 'text'],
+  ['started_at', 'bigint'],
+  ['finished_at', 'bigint'],
+]
+const TAKE_TABLE: Typed<keyof SignalTake> = [
+  ['id', 'int'],
+  ['run_id', 'text'],
+  ['taken_by', 'text'],
+  ['taken_at', 'bigint'],
+]
+const SIGNAL_TABLE: Typed<keyof SignalRow> = [
+  ['run_id', 'text'],
+  ['name', 'text'],
+  ['data', 'text'],
+  ['created_at', 'bigint'],
+  ['sender_run_id', 'text'],
 ]
 const LOG_TABLE: Typed<keyof LogRow> = [
   ['run_id', 'text'],
@@ -325,6 +430,19 @@ const names = (columns: Typed<string>) => columnNames(columns).join(', ')
 const RUN_COLUMNS = columnNames(RUN_TABLE)
 const STEP_COLUMNS = columnNames(STEP_TABLE)
 const LOG_COLUMNS = columnNames(LOG_TABLE)
+const ITEM_COLUMNS = columnNames(ITEM_TABLE)
+const SIGNAL_COLUMNS = columnNames(SIGNAL_TABLE)
+
+/** `insert into T (cols) values (?, …)`, and with `key`, an upsert of every other column on it. */
+function insertSql(table: string, columns: string[], key?: string[]): string {
+  const insert = `insert into ${table} (${columns.join(', ')}) values (${columns.map(() => '?').join(', ')})`
+  if (!key) return insert
+  const set = columns.filter((c) => !key.includes(c)).map((c) => `${c} = excluded.${c}`)
+  return `${insert} on conflict (${key.join(', ')}) do update set ${set.join(', ')}`
+}
+const UPSERT_ITEM = insertSql('step_items', ITEM_COLUMNS, ['run_id', 'step_id', 'idx'])
+const INSERT_SIGNAL = insertSql('signals', SIGNAL_COLUMNS)
+const TAKE_SIGNAL = 'update signals set taken_by = ?, taken_at = ? where id = ? and run_id = ?'
 
 const INSERT_RUN = `insert into runs (${RUN_COLUMNS.join(', ')}) values (${RUN_COLUMNS.map(() => '?').join(', ')})`
 const UPSERT_STEP =
@@ -376,6 +494,18 @@ export class SqliteExecutor implements CheckpointExecutor {
       if (batch.logs.length > 0) {
         const insert = this.statement(INSERT_LOG)
         for (const row of batch.logs) insert.run(LOG_COLUMNS.map((c) => binding(row[c])))
+      }
+      if (batch.items.length > 0) {
+        const upsert = this.statement(UPSERT_ITEM)
+        for (const row of batch.items) upsert.run(ITEM_COLUMNS.map((c) => binding(row[c])))
+      }
+      if (batch.takes.length > 0) {
+        const update = this.statement(TAKE_SIGNAL)
+        for (const take of batch.takes) update.run([take.taken_by, take.taken_at, take.id, take.run_id])
+      }
+      if (batch.signals.length > 0) {
+        const insert = this.statement(INSERT_SIGNAL)
+        for (const row of batch.signals) insert.run(SIGNAL_COLUMNS.map((c) => binding(row[c])))
       }
       return refused
     })
@@ -444,6 +574,18 @@ const PG_UPSERT_STEPS = (from: number, keep = '') =>
     .join(', ')}`
 const PG_INSERT_LOGS = (from: number, keep = '') =>
   `insert into run_logs (${names(LOG_TABLE)}) ${unnest(LOG_TABLE, from)}${keep}`
+const PG_UPSERT_ITEMS = (from: number, keep = '') =>
+  `insert into step_items (${names(ITEM_TABLE)}) ${unnest(ITEM_TABLE, from)}${keep}` +
+  ` on conflict (run_id, step_id, idx) do update set ${ITEM_TABLE.filter(
+    ([c]) => c !== 'run_id' && c !== 'step_id' && c !== 'idx',
+  )
+    .map(([c]) => `${c} = excluded.${c}`)
+    .join(', ')}`
+const PG_TAKE_SIGNALS = (from: number, keep = '') =>
+  `update signals as s set taken_by = u.taken_by, taken_at = u.taken_at from (${unnest(TAKE_TABLE, from)}) as u` +
+  ` where s.id = u.id and s.run_id = u.run_id${keep.replace(' where', ' and')}`
+const PG_INSERT_SIGNALS = (from: number, keep = '') =>
+  `insert into signals (${names(SIGNAL_TABLE)}) ${unnest(SIGNAL_TABLE, from)}${keep}`
 const PG_UPDATE_RUNS = (columns: Typed<keyof RunPatch>, from: number, keep = '') =>
   `update runs as r set ${columns
     .slice(1)
@@ -496,6 +638,15 @@ export class PostgresExecutor implements CheckpointExecutor {
     }
     if (batch.logs.length > 0)
       part((from) => PG_INSERT_LOGS(from, keep('u.run_id')), columnArrays(batch.logs, LOG_TABLE))
+    if (batch.items.length > 0)
+      part((from) => PG_UPSERT_ITEMS(from, keep('u.run_id')), columnArrays(batch.items, ITEM_TABLE))
+    if (batch.takes.length > 0)
+      part((from) => PG_TAKE_SIGNALS(from, keep('u.run_id')), columnArrays(batch.takes, TAKE_TABLE))
+    if (batch.signals.length > 0)
+      part(
+        (from) => PG_INSERT_SIGNALS(from, keep('u.sender_run_id')),
+        columnArrays(batch.signals, SIGNAL_TABLE),
+      )
     if (parts.length === 0) return new Set()
     // with a fence, the statement answers the fenced runs it held: the others were refused
     const last = fencing ? 'select id from p0' : parts.pop()!
@@ -531,6 +682,9 @@ function without(batch: Batch, runs: Set<string>): Batch {
     runs: batch.runs.filter((r) => !runs.has(r.id)),
     steps: batch.steps.filter((r) => !runs.has(r.run_id)),
     logs: batch.logs.filter((r) => !runs.has(r.run_id)),
+    items: batch.items.filter((r) => !runs.has(r.run_id)),
+    takes: batch.takes.filter((r) => !runs.has(r.run_id)),
+    signals: batch.signals.filter((r) => !runs.has(r.sender_run_id)),
     fences: batch.fences,
   }
 }

@@ -50,6 +50,12 @@ export const RunEntity = defineEntity({
     leaseEpoch: p.integer().default(1),
     /** A cancel asked through another process than the holder: the holder carries it out. */
     cancelRequestedAt: p.bigint('number').nullable().index('runs_cancel_requested_at_index'),
+    /** A run started by a `workflow.run` step: that step's run and id, and whether it waits for it. */
+    parentRunId: p.string().nullable().index('runs_parent_run_id_index'),
+    parentStepId: p.string().nullable(),
+    parentWaits: p.integer().nullable().default(0),
+    /** How deep in a chain of sub-workflows the run is (0: started from outside). */
+    depth: p.integer().nullable().default(0),
   }),
   indexes: [
     { properties: ['workflowId', 'createdAt'] },
@@ -74,9 +80,53 @@ export const StepStateEntity = defineEntity({
     wakeAt: p.bigint('number').nullable(),
     startedAt: p.bigint('number').nullable(),
     finishedAt: p.bigint('number').nullable(),
+    /** What a waiting step waits for: a signal's name, its key (JSON), until when. */
+    waitSignal: p.string().nullable(),
+    waitKey: p.text().nullable(),
+    waitUntil: p.bigint('number').nullable(),
+    /** The run a `workflow.run` step started. */
+    childRunId: p.string().nullable(),
+    /** How many items a `forEach` step has, once they are known. */
+    itemsTotal: p.integer().nullable(),
   }),
   primaryKeys: ['runId', 'stepId'],
-  indexes: [{ properties: ['status', 'wakeAt'] }],
+  indexes: [{ properties: ['status', 'wakeAt'] }, { properties: ['waitSignal', 'status'] }],
+})
+
+export const StepItemEntity = defineEntity({
+  name: 'StepItem',
+  tableName: 'step_items',
+  properties: (p) => ({
+    runId: p.string().primary(),
+    stepId: p.string().primary(),
+    idx: p.integer().primary(),
+    status: p.string(),
+    attempts: p.integer(),
+    output: p.text().nullable(),
+    error: p.text().nullable(),
+    childRunId: p.string().nullable(),
+    startedAt: p.bigint('number').nullable(),
+    finishedAt: p.bigint('number').nullable(),
+  }),
+  primaryKeys: ['runId', 'stepId', 'idx'],
+})
+
+export const SignalEntity = defineEntity({
+  name: 'Signal',
+  tableName: 'signals',
+  properties: (p) => ({
+    id: p.integer().primary().autoincrement(),
+    runId: p.string(),
+    name: p.string(),
+    data: p.text().nullable(),
+    createdAt: p.bigint('number'),
+    /** The step that took it and when; null while it is buffered. */
+    takenBy: p.string().nullable(),
+    takenAt: p.bigint('number').nullable(),
+    /** The run whose end sent it (a child to its parent). */
+    senderRunId: p.string().nullable(),
+  }),
+  indexes: [{ properties: ['runId', 'id'] }, { properties: ['takenAt', 'runId'] }],
 })
 
 export const RunLogEntity = defineEntity({
@@ -116,6 +166,8 @@ export const ENTITIES = [
   StepStateEntity,
   RunLogEntity,
   ScheduleFireEntity,
+  StepItemEntity,
+  SignalEntity,
 ]
 
 export type WorkflowRow = InferEntity<typeof WorkflowEntity>

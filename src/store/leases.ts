@@ -67,9 +67,21 @@ export class Leases {
       .whereIn('status', ['queued', 'running'])
       .andWhere((q) => this.claimable(q, options.now, options.ignoreLeases))
       .limit(options.limit)
-    const [dueRows, orphanRows] = await Promise.all([due, orphans])
+    // and passivated runs with a signal that one of their waiting steps waits for
+    const signalled = this.knex('signals as s')
+      .distinct('s.run_id')
+      .join('step_states as st', (j) =>
+        j.on('st.run_id', 's.run_id').andOn('st.wait_signal', 's.name').andOnVal('st.status', 'waiting'),
+      )
+      .whereNull('s.taken_at')
+      .limit(options.limit)
+    const [dueRows, orphanRows, signalledRows] = await Promise.all([due, orphans, signalled])
     const ids = [
-      ...new Set([...dueRows.map((r) => r.run_id as string), ...orphanRows.map((r) => r.id as string)]),
+      ...new Set([
+        ...dueRows.map((r) => r.run_id as string),
+        ...orphanRows.map((r) => r.id as string),
+        ...signalledRows.map((r) => r.run_id as string),
+      ]),
     ]
     if (ids.length === 0) return []
     // the update re-checks ownership row by row, so two processes never both win a run

@@ -12,6 +12,12 @@ export interface StepView {
   error: unknown
   startedAt: string | null
   finishedAt: string | null
+  /** v2: a `forEach` step's items by outcome. */
+  items?: { total: number; succeeded: number; failed: number; running: number }
+  /** v2: the run a `workflow.run` step started. */
+  childRunId?: string
+  /** v2: what a waiting `flow.wait` step waits for. */
+  waitingFor?: { signal: string; key?: unknown; until?: string }
 }
 
 export interface RunView {
@@ -25,6 +31,9 @@ export interface RunView {
   createdAt: string
   startedAt: string | null
   finishedAt: string | null
+  /** The run and step that started this run (`workflow.run`), if one did. */
+  parentRunId: string | null
+  parentStepId: string | null
   steps: StepView[]
 }
 
@@ -40,6 +49,8 @@ interface RunRow {
   created_at: number | string
   started_at: number | string | null
   finished_at: number | string | null
+  parent_run_id: string | null
+  parent_step_id: string | null
 }
 
 const iso = (ms: unknown): string | null =>
@@ -55,6 +66,9 @@ export async function readRun(
   if (!run) throw new NotFoundError(`run '${id}' does not exist`)
   const rows = await reads.all<Record<string, unknown>>('select * from step_states where run_id = ?', [id])
   const byId = new Map(rows.map((r) => [r.step_id as string, r]))
+  const tallies = rows.some((r) => r.items_total !== null && r.items_total !== undefined)
+    ? await itemTallies(reads, id)
+    : undefined
   const order = await stepOrder(run.workflow_id, Number(run.workflow_version))
   const steps: StepView[] = order.map((stepId) => {
     const r = byId.get(stepId)
@@ -68,7 +82,7 @@ export async function readRun(
         startedAt: null,
         finishedAt: null,
       }
-    return {
+    const view: StepView = {
       id: stepId,
       status: r.status as StepStatus,
       attempts: Number(r.attempts),
@@ -77,6 +91,20 @@ export async function readRun(
       startedAt: iso(r.started_at),
       finishedAt: iso(r.finished_at),
     }
+    if (r.items_total !== null && r.items_total !== undefined) {
+      const total = Number(r.items_total)
+      const tally = tallies?.get(stepId) ?? { succeeded: 0, failed: 0 }
+      const running = r.status === 'running' ? Math.max(0, total - tally.succeeded - tally.failed) : 0
+      view.items = { total, ...tally, running }
+    }
+    if (r.child_run_id) view.childRunId = r.child_run_id as string
+    const signal = r.wait_signal as string | null
+    if (r.status === 'waiting' && signal && !signal.startsWith('child:')) {
+      view.waitingFor = { signal }
+      if (r.wait_key !== null && r.wait_key !== undefined) view.waitingFor.key = json(r.wait_key)
+      if (r.wait_until !== null && r.wait_until !== undefined) view.waitingFor.until = iso(r.wait_until)!
+    }
+    return view
   })
   const view: RunView = {
     id: run.id,
@@ -89,9 +117,27 @@ export async function readRun(
     createdAt: iso(run.created_at)!,
     startedAt: iso(run.started_at),
     finishedAt: iso(run.finished_at),
+    parentRunId: run.parent_run_id ?? null,
+    parentStepId: run.parent_step_id ?? null,
     steps,
   }
   return view
+}
+
+/** Ended items of each `forEach` step of a run, by outcome. */
+async function itemTallies(reads: HotReads, runId: string) {
+  const rows = await reads.all<{ step_id: string; status: string; n: number | string }>(
+    'select step_id, status, count(*) as n from step_items where run_id = ? group by step_id, status',
+    [runId],
+  )
+  const tallies = new Map<string, { succeeded: number; failed: number }>()
+  for (const row of rows) {
+    const tally = tallies.get(row.step_id) ?? { succeeded: 0, failed: 0 }
+    if (row.status === 'succeeded') tally.succeeded += Number(row.n)
+    else tally.failed += Number(row.n)
+    tallies.set(row.step_id, tally)
+  }
+  return tallies
 }
 
 export interface RunSummary {
@@ -209,4 +255,45 @@ export async function readLogs(
   }))
   const last = rows.length > limit ? rows[limit - 1] : undefined
   return { items, nextCursor: last ? encodeCursor([Number(last.id)]) : null }
+}
+
+export interface ItemView {
+  index: number
+  status: string
+  attempts: number
+  output: unknown
+  error: unknown
+  childRunId?: string
+  finishedAt: string | null
+}
+
+/** The ended items of a `forEach` step in item order; the cursor is the index of the last item given. */
+export async function listItems(
+  knex: Knex,
+  runId: string,
+  stepId: string,
+  limit: number,
+  cursor?: string,
+): Promise<Page<ItemView>> {
+  const after = decodeCursor(cursor, ['serial'])
+  const query = knex('step_items')
+    .where({ run_id: runId, step_id: stepId })
+    .orderBy('idx', 'asc')
+    .limit(limit + 1)
+  if (after) query.andWhere('idx', '>', Number(after[0]))
+  const rows: Record<string, unknown>[] = await query
+  const items = rows.slice(0, limit).map((r) => {
+    const item: ItemView = {
+      index: Number(r.idx),
+      status: r.status as string,
+      attempts: Number(r.attempts),
+      output: json(r.output),
+      error: json(r.error),
+      finishedAt: iso(r.finished_at),
+    }
+    if (r.child_run_id) item.childRunId = r.child_run_id as string
+    return item
+  })
+  const last = rows.length > limit ? rows[limit - 1] : undefined
+  return { items, nextCursor: last ? encodeCursor([Number(last.idx)]) : null }
 }

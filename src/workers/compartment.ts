@@ -9,6 +9,9 @@ export interface SandboxScope {
   steps: Record<string, { output: unknown }>
   run: unknown
   attempt: number
+  /** Under `forEach` only: the item and its position. */
+  item?: unknown
+  index?: number
 }
 
 export class UserCodeError extends Error {

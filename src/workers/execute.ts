@@ -7,6 +7,7 @@ import { TerminalError, toErrorShape } from '../errors.js'
 import {
   type ActionContext,
   type Credentials,
+  isChildRun,
   isFired,
   isWaiting,
   type PieceDefinition,
@@ -99,6 +100,7 @@ async function execute(registry: PieceRegistry, task: StepTask, env: ExecuteEnv)
     steps: task.steps ?? {},
     run: task.run,
     stepId: task.stepId,
+    item: task.item,
     attempt: task.attempt,
     idempotencyKey: task.idempotencyKey,
     log: env.log,
@@ -107,8 +109,24 @@ async function execute(registry: PieceRegistry, task: StepTask, env: ExecuteEnv)
     credentials: piece.auth ? await env.credentials(piece) : undefined,
   }
   const result = await action.run(ctx)
-  if (isWaiting(result))
-    return { ok: true, kind: 'wait', until: result.until, json: encode(result.value, task.maxOutputBytes) }
+  if (isWaiting(result)) {
+    const json = encode(result.value, task.maxOutputBytes)
+    if (!result.signal) return { ok: true, kind: 'wait', until: result.until, json }
+    const { name, key } = result.signal
+    const signal = key === undefined ? { name } : { name, key: encode(key, task.maxOutputBytes) }
+    return { ok: true, kind: 'wait', until: result.until, json, signal }
+  }
+  if (isChildRun(result)) {
+    const { workflow, version, wait } = result
+    return {
+      ok: true,
+      kind: 'child',
+      workflow,
+      version,
+      wait,
+      input: encode(result.input, task.maxOutputBytes),
+    }
+  }
   const handle = isFired(result) ? result.handle : 'out'
   const value = isFired(result) ? result.value : result
   if (action.output) {

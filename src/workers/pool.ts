@@ -193,5 +193,6 @@ export class WorkerPool {
 
 function redactReply(reply: StepReply, redactor: Redactor): StepReply {
   if (!reply.ok) return { ok: false, error: redactor.value(reply.error) }
+  if (reply.kind === 'child') return { ...reply, input: redactor.text(reply.input) }
   return { ...reply, json: redactor.text(reply.json) }
 }

@@ -13,6 +13,8 @@ export interface StepTask {
   steps?: Record<string, { output: unknown }>
   run: RunInfo
   stepId: string
+  /** Under `forEach`: the item this task runs for and its position. */
+  item?: { value: unknown; index: number }
   attempt: number
   idempotencyKey: string
   timeoutMs: number
@@ -24,7 +26,16 @@ export interface StepTask {
 /** Outputs come back as JSON text: size-checked in the worker, stored as is, parsed once on the host. */
 export type StepReply =
   | { ok: true; kind: 'fired'; handle: string; json: string }
-  | { ok: true; kind: 'wait'; until: number; json: string }
+  | {
+      ok: true
+      kind: 'wait'
+      until?: number
+      json: string
+      /** A wait for a signal: its name and, for broadcasts, its key as JSON text. */
+      signal?: { name: string; key?: string }
+    }
+  /** Start a run of another workflow (built-in `workflow.run`); its input as JSON text. */
+  | { ok: true; kind: 'child'; workflow: string; version?: number; input: string; wait: boolean }
   | { ok: false; error: ErrorShape }
 
 export type LogLevel = 'debug' | 'info' | 'warn' | 'error'

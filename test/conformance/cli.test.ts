@@ -1,6 +1,6 @@
 // Every conformance case through `piecework run` (the compiled bin), as a user's script would call it.
 import { execFile } from 'node:child_process'
-import { mkdtempSync, writeFileSync } from 'node:fs'
+import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { promisify } from 'node:util'
@@ -29,7 +29,16 @@ describe(`conformance through piecework run (${TEST_DB})`, () => {
       const file = join(dir, c.name)
       writeFileSync(file, stringify(c.workflow))
       const db = TEST_DB === 'postgres' ? ['--db', await freshDatabaseUrl()] : []
-      const result = await piecework(['run', file, '--input', JSON.stringify(c.input ?? {}), ...db])
+      const v2: string[] = []
+      if (c.workflows) {
+        const callees = join(dir, `${c.name}.workflows`)
+        mkdirSync(callees, { recursive: true })
+        for (const w of c.workflows) writeFileSync(join(callees, `${String(w.id)}.yaml`), stringify(w))
+        v2.push('--workflows', callees)
+      }
+      for (const s of c.signals ?? []) v2.push('--signal', `${s.name}=${JSON.stringify(s.data ?? null)}`)
+      const input = JSON.stringify(c.input ?? {})
+      const result = await piecework(['run', file, '--input', input, ...db, ...v2])
       if (c.expect.invalid) {
         expect(result.code).toBe(2)
         const text = (result.stdout + result.stderr).toLowerCase()

@@ -31,7 +31,9 @@ describe(`conformance through the engine API (${TEST_DB})`, () => {
         for (const mention of c.expect.mentions ?? []) expect(text).toContain(String(mention).toLowerCase())
         return
       }
-      const run = await engine.runOnce(c.workflow, c.input).catch((e: unknown) => {
+      for (const callee of c.workflows ?? []) await engine.deploy(callee)
+      const signals = (c.signals ?? []).map((s) => ({ name: s.name, data: s.data ?? null }))
+      const run = await engine.runOnce(c.workflow, c.input, signals).catch((e: unknown) => {
         throw isEngineError(e) ? new Error(`${e.code}: ${e.message} ${JSON.stringify(e.details)}`) : e
       })
       expect(expectable(run)).toMatchObject(expectedRun(c))

@@ -8,6 +8,10 @@ export interface ConformanceCase {
   file: string
   workflow: Record<string, unknown>
   input: unknown
+  /** v2: definitions the case's workflow calls (`workflow.run`). */
+  workflows?: Record<string, unknown>[]
+  /** v2: signals sent to the run right after it starts (buffered until a step waits). */
+  signals?: { name: string; data?: unknown }[]
   expect: {
     invalid?: boolean
     mentions?: string[]
@@ -19,7 +23,12 @@ export interface ConformanceCase {
 }
 
 export const ROOT = resolve(import.meta.dirname, '../..')
-const DIRS = [join(ROOT, 'test/conformance/cases'), resolve(ROOT, '../shared/conformance')]
+const DIRS = [
+  join(ROOT, 'test/conformance/cases'),
+  join(ROOT, 'test/conformance/cases/v2'),
+  resolve(ROOT, '../shared/conformance'),
+  resolve(ROOT, '../shared/conformance/v2'),
+]
 
 export function loadCases(): ConformanceCase[] {
   const byName = new Map<string, ConformanceCase>()

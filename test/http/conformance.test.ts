@@ -21,6 +21,13 @@ describe(`conformance through the HTTP API (${TEST_DB})`, () => {
     it(c.name, async () => {
       // An id of its own, so that no case can meet a workflow another case left behind.
       const id = `http-${index + 1}-${String(c.workflow.id)}`.slice(0, 63)
+      // the workflows a case's workflow calls keep their ids (it calls them by id)
+      for (const callee of c.workflows ?? []) {
+        const res = await server.request('/api/v1/workflows', { json: callee })
+        if (res.status === 409)
+          await server.request(`/api/v1/workflows/${String(callee.id)}`, { method: 'PUT', json: callee })
+        else expect(res.status, await res.clone().text()).toBe(201)
+      }
       const created = await server.request('/api/v1/workflows', { json: { ...c.workflow, id } })
       if (c.expect.invalid) {
         const body = await expectError(created, 400, 'VALIDATION')
@@ -30,11 +37,24 @@ describe(`conformance through the HTTP API (${TEST_DB})`, () => {
         return
       }
       expect(created.status, await created.clone().text()).toBe(201)
-      const started = await server.request(`/api/v1/workflows/${id}/runs?wait=60s`, {
-        json: { input: c.input ?? {} },
-      })
-      expect(started.status, await started.clone().text()).toBe(200)
-      const finished = (await started.json()) as RunBody
+      const signals = c.signals ?? []
+      const started = await server.request(
+        `/api/v1/workflows/${id}/runs${signals.length ? '' : '?wait=60s'}`,
+        {
+          json: { input: c.input ?? {} },
+        },
+      )
+      expect(started.status, await started.clone().text()).toBe(signals.length ? 202 : 200)
+      const first = (await started.json()) as RunBody
+      for (const signal of signals) {
+        const sent = await server.request(`/api/v1/runs/${first.id}/signals/${signal.name}`, {
+          json: { data: signal.data ?? null },
+        })
+        expect(sent.status, await sent.clone().text()).toBe(202)
+      }
+      const finished = signals.length
+        ? ((await (await server.request(`/api/v1/runs/${first.id}?wait=60s`)).json()) as RunBody)
+        : first
       const res = await server.request(`/api/v1/runs/${finished.id}`)
       expect(res.status).toBe(200)
       const run = (await res.json()) as RunBody

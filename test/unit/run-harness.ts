@@ -4,7 +4,13 @@ import { newStepState, type RunState, type StepStatus } from '../../src/runtime/
 import { type Effect, type RunEvent, type Transition, transition } from '../../src/runtime/transition.js'
 
 export function freshState(wf: CompiledWorkflow): RunState {
-  return { id: 'run-1', status: 'queued', steps: new Map(wf.steps.map((s) => [s.id, newStepState(s.id)])) }
+  return {
+    id: 'run-1',
+    status: 'queued',
+    steps: new Map(wf.steps.map((s) => [s.id, newStepState(s.id)])),
+    signals: [],
+    depth: 0,
+  }
 }
 
 export const ev = {

@@ -13,7 +13,7 @@ describe('a failed step', () => {
       status: 'failed',
       error: { code: 'BOOM', message: 'a failed', details: { why: 'test' }, stepId: 'a' },
     })
-    expect(run.statuses()).toEqual({ a: 'failed', b: 'cancelled', c: 'pending' })
+    expect(run.statuses()).toEqual({ a: 'failed', b: 'cancelled', c: 'skipped' })
     expect(run.step('a')).toMatchObject({ finishedAt: 9, error: { code: 'BOOM' } })
     expect(run.step('b')).toMatchObject({ finishedAt: 9, error: { code: 'CANCELLED' } })
   })
@@ -172,11 +172,12 @@ describe('cancelling', () => {
     return run
   }
 
-  it('cancels running and waiting steps, aborting their work, and leaves pending ones', () => {
+  it('cancels running and waiting steps, aborting their work, and skips pending ones (NOT_RUN)', () => {
     const run = threeSteps()
     const t = run.send(ev.cancel(), 5)
     expect(t.effects).toEqual([abort('a'), abort('d'), ended])
-    expect(run.statuses()).toEqual({ a: 'cancelled', d: 'cancelled', c: 'pending' })
+    expect(run.statuses()).toEqual({ a: 'cancelled', d: 'cancelled', c: 'skipped' })
+    expect(run.step('c').error).toMatchObject({ code: 'NOT_RUN' })
     expect(run.step('d').wakeAt).toBeUndefined()
     expect(run.state).toMatchObject({ status: 'cancelled', error: { code: 'CANCELLED' } })
   })
@@ -188,7 +189,7 @@ describe('cancelling', () => {
   ])('drops a late %s from a cancelled step', (_name, late) => {
     const run = threeSteps()
     run.send(ev.cancel())
-    expect(run.send(late)).toEqual({ effects: [], changed: new Set() })
+    expect(run.send(late)).toEqual({ effects: [], changed: new Set(), taken: [] })
     expect(run.step('a')).toMatchObject({ status: 'cancelled', error: { code: 'CANCELLED' } })
     expect(run.step('a').output).toBeUndefined()
     expect(run.state.error?.code).toBe('CANCELLED')
@@ -198,7 +199,7 @@ describe('cancelling', () => {
     const run = new TestRun(workflow([step('a'), step('b'), step('c', { needs: 'b' })]))
     run.sendAll([ev.start(), ev.failed('a', 'BOOM')])
     expect(run.send(ev.delivered('b', 'late')).effects).toEqual([])
-    expect(run.statuses()).toEqual({ a: 'failed', b: 'cancelled', c: 'pending' })
+    expect(run.statuses()).toEqual({ a: 'failed', b: 'cancelled', c: 'skipped' })
     expect(run.state.error).toMatchObject({ code: 'BOOM', stepId: 'a' })
   })
 

@@ -78,7 +78,7 @@ describe('resuming a run whose process died', () => {
 
   it.each([
     // onError, status of the run, what the dependents came to (`handler` needs a:error)
-    ['fail', 'failed', { ok: 'pending' }],
+    ['fail', 'failed', { ok: 'skipped' }],
     ['continue', 'running', { ok: 'running' }],
     ['branch', 'running', { ok: 'skipped', handler: 'running' }],
   ] as const)('follows onError %s', (onError, runStatus, dependents) => {
@@ -198,7 +198,8 @@ describe('interruptions across checkpoints, restored as on a restart', () => {
     expect(state.status).toBe('failed')
 
     const retried = crashAndRestore(wf, state)
-    expect(resetForRetry(retried)).toEqual(['a'])
+    // b never ran (the run failed first): it goes back to pending as well
+    expect(resetForRetry(retried)).toEqual(['a', 'b'])
     expect(retried.steps.get('a')).toMatchObject({ status: 'pending', interruptions: 0 })
     const again = new TestRun(wf, crashAndRestore(wf, retried))
     expect(again.send(ev.resume(), 40).effects).toEqual([dispatch('a')])

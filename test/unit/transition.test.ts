@@ -51,7 +51,7 @@ describe('delivering a result', () => {
     const run = new TestRun(workflow([step('a'), step('b', { needs: 'a' })]))
     run.send(ev.start())
     const t = run.send(ev.delivered('b', 'early'))
-    expect(t).toEqual({ effects: [], changed: new Set() })
+    expect(t).toEqual({ effects: [], changed: new Set(), taken: [] })
     expect(run.step('b').status).toBe('pending')
     expect(run.step('b').output).toBeUndefined()
   })

@@ -7,7 +7,7 @@ export const run = defineAction({
   title: 'Run JavaScript',
   description:
     'Runs `code` as the body of an async function in a fresh SES Compartment; delivers what it returns. ' +
-    'It sees input, inputs, trigger, steps, run, attempt, console, Date and Math, and nothing else.',
+    'It sees input, inputs, trigger, steps, run, attempt (and item, index under forEach), console, Date and Math, and nothing else.',
   props: v.strictObject({ code: v.pipe(v.string(), v.minLength(1, 'must hold some code')) }),
   runData: true,
   run: async (ctx) => {
@@ -21,6 +21,7 @@ export const run = defineAction({
           steps: ctx.steps,
           run: ctx.run,
           attempt: ctx.attempt,
+          ...(ctx.item && { item: ctx.item.value, index: ctx.item.index }),
         },
         ctx.log,
       )

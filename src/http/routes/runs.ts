@@ -3,10 +3,10 @@ import { Hono } from 'hono'
 import { streamSSE } from 'hono/streaming'
 import { RUN_ENDED, type RunStatus } from '../../model/status.js'
 import type { Engine } from '../../runtime/engine.js'
-import { listRuns, readLogs } from '../../store/runs.js'
-import { check } from '../body.js'
+import { listItems, listRuns, readLogs } from '../../store/runs.js'
+import { check, readBody } from '../body.js'
 import { HttpError } from '../errors.js'
-import { PageQuery, RunListQuery } from '../schemas.js'
+import { ItemsQuery, PageQuery, RunListQuery, SignalBody, WaitQuery } from '../schemas.js'
 
 export function runRoutes(engine: Engine): Hono {
   const app = new Hono()
@@ -16,7 +16,10 @@ export function runRoutes(engine: Engine): Hono {
     return c.json(await listRuns(engine.db.knex, query))
   })
 
-  app.get('/:id', async (c) => c.json(await engine.getRun(c.req.param('id'))))
+  app.get('/:id', async (c) => {
+    const { wait } = check(WaitQuery, c.req.query(), 'the query')
+    return c.json(await engine.getRun(c.req.param('id'), wait ?? 0))
+  })
 
   app.get('/:id/logs', async (c) => {
     const { limit, cursor } = check(PageQuery, c.req.query(), 'the query')
@@ -37,6 +40,21 @@ export function runRoutes(engine: Engine): Hono {
       throw new HttpError('CONFLICT', `run ${run.id} is ${run.status}: only failed runs can be retried`)
     await engine.retryRun(run.id)
     return c.json({ id: run.id, status: 'running' }, 202)
+  })
+
+  app.post('/:id/signals/:name', async (c) => {
+    const { data } = check(SignalBody, await readBody(c), 'the signal')
+    const taken = await engine.signal(c.req.param('id'), c.req.param('name'), data)
+    return c.json(taken, 202)
+  })
+
+  app.get('/:id/steps/:stepId/items', async (c) => {
+    const { limit, cursor } = check(ItemsQuery, c.req.query(), 'the query')
+    const run = await engine.getRun(c.req.param('id'))
+    const stepId = c.req.param('stepId')
+    if (!run.steps.some((s) => s.id === stepId))
+      throw new HttpError('NOT_FOUND', `run ${run.id} has no step '${stepId}'`)
+    return c.json(await listItems(engine.db.knex, run.id, stepId, limit, cursor))
   })
 
   app.get('/:id/events', async (c) => {

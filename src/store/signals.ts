@@ -1,0 +1,94 @@
+// Signals sent to runs (v2 `flow.wait`, and a child run's end to the parent waiting for it), and
+// the items of `forEach` steps, as rows. A signal is stored before it is acknowledged; the step
+// that takes it marks it taken in the checkpoint of what it did with it (src/store/checkpoints.ts).
+import type { Knex } from '@mikro-orm/knex'
+import type { BufferedSignal } from '../runtime/state.js'
+import type { ItemRow } from './checkpoints.js'
+import type { HotReads } from './orm.js'
+
+const ACTIVE = ['queued', 'running', 'waiting']
+
+/** Stores a signal for a run that has not ended: its id, or undefined when the run has ended (or is not there). */
+export async function insertSignal(
+  reads: HotReads,
+  runId: string,
+  name: string,
+  data: unknown,
+  now: number,
+): Promise<number | undefined> {
+  // one statement: the run's status is checked where the row is written
+  const row = await reads.first<{ id: number | string }>(
+    'insert into signals (run_id, name, data, created_at)' +
+      ' select id, cast(? as text), cast(? as text), cast(? as bigint) from runs' +
+      " where id = ? and status in ('queued', 'running', 'waiting') returning id",
+    [name, JSON.stringify(data ?? null), now, runId],
+  )
+  return row === undefined ? undefined : Number(row.id)
+}
+
+/** The signals of these runs that no step has taken yet, oldest first. */
+export async function untakenSignals(knex: Knex, runIds: string[]): Promise<Map<string, BufferedSignal[]>> {
+  const byRun = new Map<string, BufferedSignal[]>()
+  if (runIds.length === 0) return byRun
+  const rows: { id: number | string; run_id: string; name: string; data: string | null }[] = await knex(
+    'signals',
+  )
+    .select('id', 'run_id', 'name', 'data')
+    .whereIn('run_id', runIds)
+    .whereNull('taken_at')
+    .orderBy('id')
+  for (const row of rows) {
+    const list = byRun.get(row.run_id) ?? []
+    list.push({ id: Number(row.id), name: row.name, data: row.data === null ? null : JSON.parse(row.data) })
+    byRun.set(row.run_id, list)
+  }
+  return byRun
+}
+
+/** Runs held by `owner` with signals not taken yet (a child's end for a `forEach` item among them). */
+export async function heldRunsWithSignals(knex: Knex, owner: string): Promise<string[]> {
+  const rows: { id: string }[] = await knex('signals as s')
+    .distinct('r.id')
+    .join('runs as r', 'r.id', 's.run_id')
+    .whereNull('s.taken_at')
+    .andWhere('r.owner', owner)
+    .whereIn('r.status', ACTIVE)
+    .limit(1000)
+  return rows.map((r) => r.id)
+}
+
+/** Runs with a step waiting for this signal with this key (a broadcast reaches them). */
+export async function runsWaitingFor(knex: Knex, name: string, key: string | null): Promise<string[]> {
+  const query = knex('step_states as st')
+    .distinct('st.run_id')
+    .join('runs as r', 'r.id', 'st.run_id')
+    .where('st.wait_signal', name)
+    .andWhere('st.status', 'waiting')
+    .whereIn('r.status', ACTIVE)
+  if (key === null) query.whereNull('st.wait_key')
+  else query.andWhere('st.wait_key', key)
+  const rows: { run_id: string }[] = await query
+  return rows.map((r) => r.run_id)
+}
+
+/** The step of a run that waits for a signal of this name, if any (first in definition order is the engine's call). */
+export async function stepsWaitingFor(knex: Knex, runId: string, name: string): Promise<string[]> {
+  const rows: { step_id: string }[] = await knex('step_states')
+    .select('step_id')
+    .where({ run_id: runId, wait_signal: name, status: 'waiting' })
+  return rows.map((r) => r.step_id)
+}
+
+/** The items of a `forEach` step that have ended. */
+export async function endedItems(knex: Knex, runId: string, stepId: string): Promise<ItemRow[]> {
+  return knex('step_items').where({ run_id: runId, step_id: stepId })
+}
+
+/** Child runs still going that their parent waits for (cancelled with it). */
+export async function waitedChildren(knex: Knex, parentRunId: string): Promise<string[]> {
+  const rows: { id: string }[] = await knex('runs')
+    .select('id')
+    .where({ parent_run_id: parentRunId, parent_waits: 1 })
+    .whereIn('status', ACTIVE)
+  return rows.map((r) => r.id)
+}

@@ -1,0 +1,121 @@
+// The planner and signals (v2): a wait takes the first signal of its name, buffered or not; a
+// timeout fires `timeout` or fails; a child run's end is a signal too; each signal is taken once.
+import { describe, expect, it } from 'vitest'
+import type { RunEvent } from '../../src/runtime/transition.js'
+import { abort, dispatch, ended, ev, TestRun, timer } from './run-harness.js'
+import { step, workflow } from './workflows.js'
+
+const waitStep = (id: string, fields: Record<string, unknown> = {}) =>
+  step(id, { uses: 'flow.wait', with: { signal: 'approval', timeout: '1s' }, ...fields })
+
+const waiting = (stepId: string, signal: string, until?: number, childRunId?: string): RunEvent => ({
+  type: 'waiting',
+  stepId,
+  until,
+  value: null,
+  wait: { signal, until },
+  childRunId,
+})
+const signal = (id: number, name: string, data: unknown): RunEvent => ({
+  type: 'signal',
+  signal: { id, name, data },
+})
+
+describe('a wait for a signal', () => {
+  it('fires out with the data of the signal when it comes, and marks it taken', () => {
+    const run = new TestRun(workflow([waitStep('w'), step('next', { needs: 'w' })]))
+    run.send(ev.start())
+    expect(run.send(waiting('w', 'approval', 1000)).effects).toEqual([timer('w', 1000)])
+    expect(run.state.status).toBe('waiting')
+    const t = run.send(signal(7, 'approval', { ok: true }), 5)
+    expect(t.taken).toEqual([{ signalId: 7, stepId: 'w' }])
+    expect(t.effects).toEqual([abort('w'), dispatch('next')])
+    expect(run.step('w')).toMatchObject({ status: 'succeeded', handle: 'out', output: { ok: true } })
+    expect(run.step('w').wait).toBeUndefined()
+  })
+
+  it('buffers a signal that comes first, in order, and the wait takes the oldest of its name at once', () => {
+    const run = new TestRun(workflow([step('first'), waitStep('w', { needs: 'first' })]))
+    run.send(ev.start())
+    expect(run.send(signal(1, 'other', 'x')).taken).toEqual([])
+    expect(run.send(signal(2, 'approval', 'a')).taken).toEqual([])
+    run.send(signal(3, 'approval', 'b'))
+    expect(run.state.signals.map((s) => s.id)).toEqual([1, 2, 3])
+    run.send(ev.delivered('first', null))
+    const t = run.send(waiting('w', 'approval', 1000))
+    expect(t.taken).toEqual([{ signalId: 2, stepId: 'w' }])
+    expect(t.effects).not.toContainEqual(timer('w', 1000))
+    expect(run.step('w').output).toBe('a')
+    expect(run.state.signals.map((s) => s.id)).toEqual([1, 3])
+  })
+
+  it('takes a signal once: the same signal delivered again changes nothing', () => {
+    const run = new TestRun(workflow([waitStep('w'), waitStep('v')]))
+    run.send(ev.start())
+    run.send(waiting('w', 'approval'))
+    run.send(waiting('v', 'approval'))
+    expect(run.send(signal(4, 'approval', 1)).taken).toEqual([{ signalId: 4, stepId: 'w' }])
+    expect(run.send(signal(4, 'approval', 1)).taken).toEqual([])
+    expect(run.step('v').status).toBe('waiting')
+    expect(run.send(signal(5, 'approval', 2)).taken).toEqual([{ signalId: 5, stepId: 'v' }])
+  })
+
+  it.each([
+    [
+      'with a step needing w:timeout, fires timeout',
+      true,
+      { w: 'succeeded', yes: 'skipped', late: 'running' },
+    ],
+    ['without, fails the run with TIMEOUT', false, { w: 'failed', yes: 'skipped' }],
+  ] as const)('at its timeout %s', (_name, handled, statuses) => {
+    const late = handled ? [step('late', { needs: 'w:timeout' })] : []
+    const run = new TestRun(workflow([waitStep('w'), step('yes', { needs: 'w' }), ...late]))
+    run.send(ev.start())
+    run.send(waiting('w', 'approval', 1000))
+    const t = run.send(ev.due('w'), 1000)
+    expect(run.statuses()).toEqual(statuses)
+    if (handled) expect(run.step('w')).toMatchObject({ handle: 'timeout', output: { timedOut: true } })
+    else {
+      expect(t.effects).toContainEqual(ended)
+      expect(run.state.error).toMatchObject({ code: 'TIMEOUT', stepId: 'w' })
+    }
+  })
+
+  it('after a restart, a waiting step takes a signal buffered meanwhile, and arms no timer without a timeout', () => {
+    const run = new TestRun(workflow([waitStep('w', { with: { signal: 'approval' } })]))
+    run.send(ev.start())
+    run.send(waiting('w', 'approval'))
+    expect(run.send(ev.resume()).effects).toEqual([])
+    run.state.signals.push({ id: 9, name: 'approval', data: 'late' })
+    const t = run.send(ev.resume())
+    expect(t.taken).toEqual([{ signalId: 9, stepId: 'w' }])
+    expect(run.state.status).toBe('succeeded')
+  })
+})
+
+describe("a child run's end", () => {
+  const wf = workflow([
+    step('call', { uses: 'workflow.run', with: { workflow: 'child' } }),
+    step('after', { needs: 'call' }),
+  ])
+
+  it("delivers the child's output on out", () => {
+    const run = new TestRun(wf)
+    run.send(ev.start())
+    run.send(waiting('call', 'child:c1', undefined, 'c1'))
+    run.send(signal(1, 'child:c1', { status: 'succeeded', output: { n: 2 } }))
+    expect(run.step('call')).toMatchObject({ status: 'succeeded', output: { n: 2 }, childRunId: 'c1' })
+    expect(run.step('after').status).toBe('running')
+  })
+
+  it('fails the step with CHILD_FAILED, the child run and its error in details', () => {
+    const run = new TestRun(wf)
+    run.send(ev.start())
+    run.send(waiting('call', 'child:c1', undefined, 'c1'))
+    const error = { code: 'E_CHILD', message: 'no' }
+    run.send(signal(1, 'child:c1', { status: 'failed', error }))
+    expect(run.step('call').error).toMatchObject({ code: 'CHILD_FAILED', details: { runId: 'c1', error } })
+    expect(run.state).toMatchObject({ status: 'failed', error: { code: 'CHILD_FAILED', stepId: 'call' } })
+    expect(run.statuses()).toMatchObject({ after: 'skipped' })
+  })
+})
