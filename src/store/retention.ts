@@ -46,6 +46,9 @@ export async function pruneBatch(
     if (ids.length === 0) return { runs: 0, steps: 0, logs: 0 }
     const logs = await trx('run_logs').whereIn('run_id', ids).delete()
     const steps = await trx('step_states').whereIn('run_id', ids).delete()
+    // a forEach step's items and the run's signals go with it
+    await trx('step_items').whereIn('run_id', ids).delete()
+    await trx('signals').whereIn('run_id', ids).delete()
     await trx('schedule_fires').whereIn('run_id', ids).update({ outcome: 'pruned' })
     const runs = await trx('runs').whereIn('id', ids).delete()
     return { runs, steps, logs }

@@ -9,6 +9,8 @@ export interface Snapshot {
   succeeded: Set<string>
   /** How many runs were in each status. */
   runs: Record<string, number>
+  /** `<runId>:<stepId>:<index>` of `forEach` items whose result was durable. */
+  items: Set<string>
 }
 
 export async function snapshot(databaseUrl: string): Promise<Snapshot> {
@@ -23,12 +25,16 @@ export async function snapshot(databaseUrl: string): Promise<Snapshot> {
       .select('status')
       .count({ n: '*' })
       .groupBy('status')
+    const items: { run_id: string; step_id: string; idx: number | string }[] = await db
+      .knex('step_items')
+      .select('run_id', 'step_id', 'idx')
     const keys = (status: string) =>
       new Set(steps.filter((s) => s.status === status).map((s) => `${s.run_id}:${s.step_id}`))
     return {
       running: keys('running'),
       succeeded: keys('succeeded'),
       runs: Object.fromEntries(counts.map((c) => [c.status, Number(c.n)])),
+      items: new Set(items.map((i) => `${i.run_id}:${i.step_id}:${Number(i.idx)}`)),
     }
   } finally {
     await db.close()
