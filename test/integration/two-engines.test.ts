@@ -3,8 +3,24 @@
 // retried through the other at once.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { Engine } from '../../src/runtime/engine.js'
+import type { RunView } from '../../src/store/runs.js'
 import { freshDatabaseUrl, TEST_DB } from '../helpers/db.js'
 import { step, workflow } from './workflows.js'
+
+/** Polls a run through `engine` until `done` says so (or `ms` pass): ends in another process are not announced. */
+async function until(
+  engine: Engine,
+  id: string,
+  done: (run: RunView) => boolean,
+  ms = 5_000,
+): Promise<RunView> {
+  const deadline = Date.now() + ms
+  for (;;) {
+    const run = await engine.getRun(id)
+    if (done(run) || Date.now() > deadline) return run
+    await new Promise((resolve) => setTimeout(resolve, 20))
+  }
+}
 
 describe.runIf(TEST_DB === 'postgres')('two engines on one database (postgres)', () => {
   let a: Engine
@@ -48,6 +64,57 @@ describe.runIf(TEST_DB === 'postgres')('two engines on one database (postgres)',
     expect((await b.getRun(id, 5_000)).status).toBe('failed')
     const logs = await b.db.knex('run_logs').where({ run_id: id })
     expect(logs.filter((l) => /step failed/.test(l.msg)).length).toBe(2)
+  })
+
+  it('delivers a signal sent through the other engine to a run it holds in memory', async () => {
+    const { workflow: wf, version } = await a.deploy(
+      workflow(
+        'approve-held',
+        [
+          step('approval', 'flow.wait', { signal: 'approval' }),
+          // a short timer keeps the run in `a`'s memory meanwhile
+          step('hold', 'flow.delay', { for: '3s' }),
+          step('after', 'data.set', { value: '{{ inputs.approval.by }}' }, { needs: ['approval', 'hold'] }),
+        ],
+        { output: '{{ steps.after.output }}' },
+      ),
+    )
+    const { id } = await a.startRun(wf.id, {}, { version })
+    await until(b, id, (run) => run.steps.find((s) => s.id === 'approval')?.status === 'waiting')
+    expect((await b.getRun(id)).steps.find((s) => s.id === 'approval')?.waitingFor).toEqual({
+      signal: 'approval',
+    })
+    expect((await a.db.knex('runs').where({ id }).first()).owner).toBe(a.owner)
+    await b.signal(id, 'approval', { by: 'ada' })
+    // taken by `a` at its next poll, well before the delay ends
+    await until(b, id, (run) => run.steps.find((s) => s.id === 'approval')?.status === 'succeeded', 2_000)
+    const run = await until(b, id, (r) => r.status === 'succeeded', 10_000)
+    expect(run).toMatchObject({ status: 'succeeded', output: 'ada' })
+    const taken = await b.db.knex('signals').where({ run_id: id }).whereNotNull('taken_at')
+    expect(taken).toHaveLength(1)
+  })
+
+  it('ends a parent waiting in one engine when its child ends in the other', async () => {
+    const { workflow: gate } = await a.deploy(
+      workflow('child-gate', [step('gate', 'flow.wait', { signal: 'open' })]),
+    )
+    const { workflow: parent } = await a.deploy(
+      workflow('parent-of-gate', [step('call', 'workflow.run', { workflow: gate.id })]),
+    )
+    const { id } = await a.startRun(parent.id, {})
+    let childId: string | undefined
+    for (let i = 0; i < 100 && !childId; i++) {
+      childId = (await a.getRun(id)).steps[0]?.childRunId
+      if (!childId) await new Promise((r) => setTimeout(r, 20))
+    }
+    expect(childId).toBeDefined()
+    // the child waits in `a` too: the signal through `b` reaches it through the database, and its
+    // end reaches the parent in `a` the same way
+    await b.signal(childId!, 'open', { ok: 1 })
+    expect(await until(a, id, (run) => run.status === 'succeeded', 5_000)).toMatchObject({
+      output: { ok: 1 },
+    })
+    expect(await b.getRun(childId!)).toMatchObject({ parentRunId: id, parentStepId: 'call' })
   })
 
   it('holds a workflow concurrency limit across both engines', async () => {
