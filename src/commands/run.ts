@@ -55,7 +55,10 @@ function waitingFor(step: {
   return until(step.wakeAt)
 }
 
-/** Returns the exit code: 0 succeeded, 1 failed or cancelled. Invalid input throws a ValidationError. */
+/**
+ * Returns the exit code: 0 succeeded, 1 failed or cancelled, 3 left waiting for a signal that was
+ * not given. Invalid input throws a ValidationError.
+ */
 export async function runCommand(options: RunCommandOptions): Promise<number> {
   const input = await parseInputArg(options.input)
   const signals = (options.signals ?? []).map(parseSignalArg)
@@ -66,7 +69,10 @@ export async function runCommand(options: RunCommandOptions): Promise<number> {
     // no warm-up: a run of pure steps never starts a thread or a sandbox process
     engine.compile(definition)
     for (const other of callable) await engine.deploy(other)
+    // the first run that reports a step is the one started here; child runs come later
+    let mainRun: string | undefined
     engine.events.on('step', (runId, step) => {
+      mainRun ??= runId
       const extra =
         step.error && step.status !== 'succeeded' ? ` (${step.error.code}: ${step.error.message})` : ''
       const waiting = step.status === 'waiting' ? waitingFor(step) : ''
@@ -75,17 +81,20 @@ export async function runCommand(options: RunCommandOptions): Promise<number> {
         `${who}step ${step.id} ${step.status}${waiting}${step.attempts > 1 ? ` [attempt ${step.attempts}]` : ''}${extra}`,
       )
     })
-    let mainRun: string | undefined
-    engine.events.once('started', (runId) => {
-      mainRun = runId
-    })
     engine.events.on('log', (_runId, stepId, level, msg) =>
       options.progress(`  ${stepId ?? '-'} ${level}: ${msg}`),
     )
     const run = await engine.runOnce(definition, input, signals)
     options.progress(`run ${run.id} ${run.status}`)
+    if (run.status === 'waiting') {
+      const names = run.steps.flatMap((s) => (s.waitingFor ? [`'${s.waitingFor.signal}'`] : []))
+      options.progress(
+        `the run waits for signal ${names.join(', ')}, which nothing can send to \`piecework run\`: ` +
+          'give it up front with --signal NAME=JSON, or run the workflow under `piecework serve`',
+      )
+    }
     process.stdout.write(`${JSON.stringify(run, null, 2)}\n`)
-    return run.status === 'succeeded' ? 0 : 1
+    return run.status === 'succeeded' ? 0 : run.status === 'waiting' ? 3 : 1
   } finally {
     await engine.close()
   }

@@ -609,7 +609,8 @@ export class Engine {
 
   /**
    * Deploys a definition and runs it once to its end: what `piecework run` does. `signals` are
-   * sent to the run as soon as it is stored (buffered until a step waits for them).
+   * sent to the run as soon as it is stored (buffered until a step waits for them). A run that is
+   * then left waiting for nothing but signals is answered as it is (`waiting`).
    */
   async runOnce(
     definition: unknown,
@@ -622,8 +623,28 @@ export class Engine {
     }
     const { id } = await this.startRun(workflow.id, input, { version })
     for (const { name, data } of signals) await this.signal(id, name, data).catch(() => {})
-    return this.getRun(id, 2 ** 31 - 1)
+    // a run left waiting for signals that nobody here can send ends the wait for it: it is shown as it is
+    const stalled = new Promise<void>((resolve) => {
+      const check = () => {
+        if (!this.supervisors.get(id)?.waitsOnlyForSignals()) return
+        this.events.off('run', onRun)
+        resolve()
+      }
+      const onRun = (runId: string) => {
+        if (runId === id) queueMicrotask(check)
+      }
+      this.events.on('run', onRun)
+      this.stopStalledCheck = () => this.events.off('run', onRun)
+      check()
+    })
+    const wait = this.waitForEnd(id, 2 ** 31 - 1)
+    await Promise.race([wait.promise, stalled])
+    wait.cancel()
+    this.stopStalledCheck?.()
+    return this.getRun(id)
   }
+
+  private stopStalledCheck: (() => void) | undefined
 
   /**
    * Starts the child run of a `workflow.run` step, unless it exists already (the parent was

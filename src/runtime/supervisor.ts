@@ -327,6 +327,19 @@ export class Supervisor {
     return next
   }
 
+  /**
+   * Whether the run waits for nothing but signals from outside (no timer, no step in flight, no
+   * child run): only someone sending a signal can move it on.
+   */
+  waitsOnlyForSignals(): boolean {
+    if (this.state.status !== 'waiting' || this.aborts.size > 0 || this.childWaiters.size > 0) return false
+    for (const step of this.state.steps.values()) {
+      if (step.status !== 'waiting') continue
+      if (!step.wait || step.wait.until !== undefined || step.childRunId !== undefined) return false
+    }
+    return true
+  }
+
   /** Leaves memory: the timers are dropped; the due times stay in the step rows. */
   passivate(): void {
     for (const step of this.state.steps.values()) this.deps.timers.cancel(this.timerKey(step.id))
