@@ -60,12 +60,20 @@ function sandboxConsole(log: StepLogger) {
   }
 }
 
-/** `Math` with a working `random`: compartments get a `Math` whose `random` throws. */
+let sharedMath: object | undefined
+
+/**
+ * `Math` with a working `random` (compartments get a `Math` whose `random` throws). Built and
+ * hardened once per worker, then given to every step: frozen through, it holds nothing that one
+ * step could change for the next, like the shared `Date`.
+ */
 function sandboxMath(): object {
+  if (sharedMath) return sharedMath
   const math: Record<string, unknown> = {}
   for (const key of Object.getOwnPropertyNames(Math))
     math[key] = (Math as unknown as Record<string, unknown>)[key]
-  return math
+  sharedMath = harden(math)
+  return sharedMath
 }
 
 /** Evaluates `code` as the body of an async function and returns what it returns. */
