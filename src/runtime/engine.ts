@@ -27,7 +27,6 @@ import { type Database, HotReads, openDatabase } from '../store/orm.js'
 import { type RunView, readRun } from '../store/runs.js'
 import {
   endedItems,
-  heldRunsWithSignals,
   insertSignal,
   runsWaitingFor,
   stepsWaitingFor,
@@ -174,7 +173,6 @@ export class Engine {
         drop: (supervisor, reason, error) => this.drop(supervisor, reason, error),
         resume: (claimed) => this.resumeClaimed(claimed),
         cancel: (supervisor) => supervisor.cancel(),
-        checkSignals: () => this.checkHeldSignals(),
         accepting: () => this.accepting,
       },
       {
@@ -204,16 +202,19 @@ export class Engine {
       if (!RUN_ENDED.has(state.status)) return
       for (const wake of this.endWaiters.get(runId) ?? []) wake(state)
       this.endWaiters.delete(runId)
-      this.releaseGate()
+      this.startQueued()
       // the parent waiting for this run learns of its end; a run that failed stops its children
       if (state.parent?.waits) void this.wake(state.parent.runId).catch(() => {})
       if (state.status !== 'succeeded') void this.cancelChildren(runId).catch(() => {})
     })
   }
 
-  /** A run that ended (or never came to be) frees its place under its workflow's `concurrency`. */
-  private releaseGate(): void {
-    void this.admitQueued()
+  /**
+   * A run that ended (or never came to be) frees its place under its workflow's `concurrency`:
+   * runs queued here may start. Nothing to do, at once, when none is queued (most workflows).
+   */
+  private startQueued(): void {
+    if (this.queued.size > 0) void this.admitQueued()
   }
 
   static async open(options: EngineOptions): Promise<Engine> {
@@ -341,7 +342,7 @@ export class Engine {
     } catch (error) {
       // its row is not stored: the run never existed
       if (this.supervisors.get(id) === supervisor) this.supervisors.delete(id)
-      this.releaseGate()
+      this.startQueued()
       throw error
     }
     this.events.emit('started', id, workflow.id)
@@ -353,7 +354,7 @@ export class Engine {
     const id = supervisor.state.id
     supervisor.stop()
     if (this.supervisors.get(id) === supervisor) this.supervisors.delete(id)
-    this.releaseGate()
+    this.startQueued()
     this.events.emit('dropped', id, reason, error)
     if (release) {
       const fence = { runId: id, epoch: supervisor.epoch }
@@ -724,14 +725,6 @@ export class Engine {
     return { delivered }
   }
 
-  /** Runs held here that have signals not taken yet: each reads them (another process stored them). */
-  private async checkHeldSignals(): Promise<void> {
-    for (const id of await heldRunsWithSignals(this.db.knex, this.owner)) {
-      await this.supervisors.get(id)?.checkSignals()
-    }
-  }
-
-  /** Cancels a run that has not ended, in memory or passivated. */
   /**
    * Cancels a run that has not ended: in memory here, passivated, or held by another process (the
    * request goes through the database, and its holder carries it out at its next poll). Resolves
@@ -768,6 +761,9 @@ export class Engine {
         throw new ConflictError(`run ${id} is ${state.status}: only failed runs can be retried`)
       resetForRetry(state)
     })
+    // the items of the steps that run again are theirs to write anew
+    const again = [...supervisor.state.steps.values()].filter((s) => s.status === 'pending').map((s) => s.id)
+    await this.db.knex('step_items').where('run_id', id).whereIn('step_id', again).delete()
     await this.writer.write({
       runs: [
         {

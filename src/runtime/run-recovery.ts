@@ -15,8 +15,6 @@ export interface RecoveryHost {
   resume(claimed: Claimed[]): Promise<void>
   /** Cancels a run held in memory (its cancel was asked through another process). */
   cancel(supervisor: Supervisor): void
-  /** Runs held here with signals stored by another process read them. */
-  checkSignals(): Promise<void>
   accepting(): boolean
 }
 
@@ -76,12 +74,13 @@ export class RunRecovery {
   }
 
   private async claimAll(): Promise<number> {
-    // cancels asked through another process of the runs held here, carried out first
-    for (const id of await this.leases.cancelRequests()) {
+    // cancels and signals sent through another process to the runs held here, carried out first
+    const news = await this.leases.news()
+    for (const id of news.cancels) {
       const supervisor = this.host.held.get(id)
       if (supervisor) this.host.cancel(supervisor)
     }
-    await this.host.checkSignals()
+    for (const id of news.signals) await this.host.held.get(id)?.checkSignals()
     let total = 0
     while (this.host.accepting()) {
       const claimed = await this.leases.claim({

@@ -552,7 +552,9 @@ export class Supervisor {
     if (this.stopped || step.status !== 'running') return
     const finished = new Map<number, ItemResult>()
     if (step.attempts > 0)
-      for (const row of await this.deps.links.endedItems(this.state.id, stepId))
+      for (const row of await this.deps.links.endedItems(this.state.id, stepId)) {
+        // items of an earlier start of the step (a retried run) are not this start's
+        if (Number(row.started_at) !== (step.startedAt ?? 0)) continue
         finished.set(Number(row.idx), {
           index: Number(row.idx),
           ok: row.status === 'succeeded',
@@ -560,6 +562,7 @@ export class Supervisor {
           output: row.output === null ? undefined : JSON.parse(row.output),
           error: row.error === null ? undefined : JSON.parse(row.error),
         })
+      }
     const outcome = await runItems({
       items,
       concurrency: spec.forEach!.concurrency,
@@ -569,7 +572,7 @@ export class Supervisor {
       attempt: (index, item, attempt, itemSignal) =>
         this.runItem(spec, step, input, inputs, { value: item, index, attempt }, itemSignal),
       retryDelay: (attempt, failed) => retryDelay(spec.retry, attempt, failed),
-      ended: (result) => this.itemEnded(stepId, result),
+      ended: (result) => this.itemEnded(stepId, step.startedAt ?? 0, result),
     })
     if (this.stopped || signal.aborted || !this.deps.accepting()) return
     if (!outcome.ok) return this.receive({ type: 'failed', stepId, error: outcome.error, retryable: false })
@@ -667,7 +670,7 @@ export class Supervisor {
   }
 
   /** An item ended: its row (and the child's end it took) go into the next checkpoint. */
-  private itemEnded(stepId: string, result: ItemResult): void {
+  private itemEnded(stepId: string, stepStartedAt: number, result: ItemResult): void {
     const key = `${stepId}\u0000${result.index}`
     const takeId = this.itemTakes.get(key)
     this.itemTakes.delete(key)
@@ -684,7 +687,8 @@ export class Supervisor {
             output: result.ok ? JSON.stringify(result.output ?? null) : null,
             error: result.ok ? null : JSON.stringify(result.error),
             child_run_id: result.childRunId ?? null,
-            started_at: null,
+            // the start of the step the item belongs to: a retried run's step starts anew
+            started_at: stepStartedAt,
             finished_at: now,
           },
         ],

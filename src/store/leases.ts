@@ -132,14 +132,26 @@ export class Leases {
     return rows.length > 0
   }
 
-  /** The runs this process holds whose cancel was asked through another process. */
-  async cancelRequests(): Promise<string[]> {
-    const rows: { id: string }[] = await this.knex('runs')
-      .select('id')
+  /**
+   * News in the database for the runs this process holds, in one round trip: cancels asked through
+   * another process, and signals not taken yet (stored by another process, or a child's end).
+   */
+  async news(): Promise<{ cancels: string[]; signals: string[] }> {
+    const active = ['queued', 'running', 'waiting']
+    const cancels = this.knex('runs')
+      .select('id', this.knex.raw("'cancel' as news"))
       .whereNotNull('cancel_requested_at')
       .andWhere({ owner: this.owner })
-      .whereIn('status', ['queued', 'running', 'waiting'])
-    return rows.map((r) => r.id)
+      .whereIn('status', active)
+    const signals = this.knex('signals as s')
+      .distinct('s.run_id as id', this.knex.raw("'signal' as news"))
+      .join('runs as r', 'r.id', 's.run_id')
+      .whereNull('s.taken_at')
+      .andWhere('r.owner', this.owner)
+      .whereIn('r.status', active)
+    const rows: { id: string; news: string }[] = await cancels.unionAll(signals)
+    const of = (news: string) => rows.filter((r) => r.news === news).map((r) => r.id)
+    return { cancels: of('cancel'), signals: of('signal') }
   }
 
   /**

@@ -45,18 +45,6 @@ export async function untakenSignals(knex: Knex, runIds: string[]): Promise<Map<
   return byRun
 }
 
-/** Runs held by `owner` with signals not taken yet (a child's end for a `forEach` item among them). */
-export async function heldRunsWithSignals(knex: Knex, owner: string): Promise<string[]> {
-  const rows: { id: string }[] = await knex('signals as s')
-    .distinct('r.id')
-    .join('runs as r', 'r.id', 's.run_id')
-    .whereNull('s.taken_at')
-    .andWhere('r.owner', owner)
-    .whereIn('r.status', ACTIVE)
-    .limit(1000)
-  return rows.map((r) => r.id)
-}
-
 /** Runs with a step waiting for this signal with this key (a broadcast reaches them). */
 export async function runsWaitingFor(knex: Knex, name: string, key: string | null): Promise<string[]> {
   const query = knex('step_states as st')

@@ -155,6 +155,20 @@ describe(`forEach (${TEST_DB})`, () => {
     expect(stepOf(run, 'each').items).toEqual({ total: 3, succeeded: 3, failed: 0, running: 0 })
   })
 
+  it('runs its items anew when the failed run is retried', async () => {
+    const code = "if (item === 2 && Date.now() < trigger.until) throw new Error('not yet'); return item"
+    const failed = await runToEnd(
+      workflow('retried-items', [{ ...step('each', 'code.run', { code }), forEach: [1, 2, 3] }]),
+      { until: Date.now() + 700 },
+    )
+    expect(failed.error).toMatchObject({ code: 'CODE', details: { index: 1 } })
+    await new Promise((resolve) => setTimeout(resolve, 800))
+    await engine.retryRun(failed.id)
+    const run = await until(failed.id, (r) => r.status === 'succeeded')
+    expect(run).toMatchObject({ status: 'succeeded', output: [1, 2, 3] })
+    expect(stepOf(run, 'each').items).toEqual({ total: 3, succeeded: 3, failed: 0, running: 0 })
+  })
+
   it('with onError branch fires error with the failed item and its index', async () => {
     const run = await runToEnd(
       workflow('branching-items', [
