@@ -57,6 +57,7 @@ async function main(argv: string[]): Promise<number> {
       for (const r of reports) {
         if (r.ok) process.stdout.write(`ok      ${r.file}\n`)
         else process.stdout.write(`invalid ${r.file}: ${formatProblems(r.message ?? '', r.problems)}\n`)
+        for (const warning of r.warnings) process.stdout.write(`warning ${r.file}: ${warning}\n`)
       }
       return reports.every((r) => r.ok) ? 0 : 2
     }

@@ -10,6 +10,7 @@ import { loadDefinitionFile } from '../definition/load.js'
 import { type Problem, ValidationError } from '../errors.js'
 import { createApp } from '../http/app.js'
 import { isLoopback } from '../http/auth.js'
+import { SignalLinks } from '../http/signal-links.js'
 import { credentialsFromConfig } from '../piece-sdk/credentials.js'
 import { Engine } from '../runtime/engine.js'
 import { prunerOptions, RunPruner } from '../runtime/run-pruner.js'
@@ -28,6 +29,8 @@ export function engineOptions(config: Config) {
     passivateAfterMs: parseDuration(config.runs.passivateAfter),
     pollMs: parseDuration(config.runs.pollInterval),
     maxInterruptions: config.runs.maxInterruptions,
+    maxItems: config.runs.maxItems,
+    maxDepth: config.runs.maxDepth,
     expressions: {
       timeoutMs: parseDuration(config.expressions.timeout),
       maxDepth: config.expressions.maxDepth,
@@ -43,7 +46,18 @@ export function engineOptions(config: Config) {
     },
     pieces: config.pieces,
     credentials: credentialsFromConfig(config),
+    signalUrl: signalUrlOf(signalLinks(config)),
   }
+}
+
+function signalUrlOf(links: SignalLinks | undefined) {
+  return links && ((runId: string, name: string) => links.url(runId, name))
+}
+
+/** The signer of `$signalUrl` links, when `server.signingKey` is set. */
+export function signalLinks(config: Config): SignalLinks | undefined {
+  const { publicUrl, signingKey } = config.server
+  return signingKey === undefined ? undefined : new SignalLinks(publicUrl, signingKey)
 }
 
 /** Deploys every definition in the folder: all are checked before any is stored. */
@@ -182,6 +196,7 @@ export async function serveCommand(options: { configFile?: string }): Promise<nu
     bodyLimit: config.server.bodyLimit,
     webhooks,
     pruner,
+    signalLinks: signalLinks(config),
     report: (error) => log.error({ err: error }, 'unexpected error'),
   })
   const server = serve({ fetch: app.fetch, hostname: config.server.host, port: config.server.port })

@@ -4,6 +4,7 @@ import { extname, join } from 'node:path'
 import { loadConfig } from '../config/load.js'
 import { compileWorkflow } from '../definition/compile.js'
 import { loadDefinitionFile } from '../definition/load.js'
+import { isExpressionText } from '../definition/template.js'
 import { isEngineError, type Problem, ValidationError } from '../errors.js'
 import type { PieceRegistry } from '../piece-sdk/registry.js'
 
@@ -30,30 +31,62 @@ export interface FileReport {
   ok: boolean
   message?: string
   problems: Problem[]
+  /** What may be right but is worth a look; it does not make the file invalid. */
+  warnings: string[]
 }
 
 /** `piecework.yaml` in a checked folder is the engine's configuration, not a workflow. */
 const CONFIG_FILE = /(^|[\\/])piecework\.(ya?ml|json)$/
 
 export async function validateFiles(paths: string[], registry: PieceRegistry): Promise<FileReport[]> {
-  const reports: FileReport[] = []
+  const loaded: { file: string; definition?: unknown; error?: unknown }[] = []
   for (const file of definitionFiles(paths)) {
     try {
       // variables that a deployment sets need not be set where the files are checked
       if (CONFIG_FILE.test(file)) loadConfig(file, process.env, 'skip')
-      else compileWorkflow(await loadDefinitionFile(file), registry)
-      reports.push({ file, ok: true, problems: [] })
+      loaded.push({ file, definition: CONFIG_FILE.test(file) ? undefined : await loadDefinitionFile(file) })
+    } catch (error) {
+      loaded.push({ file, error })
+    }
+  }
+  const known = new Set(loaded.map(({ definition }) => idOf(definition)).filter((id) => id !== undefined))
+  return loaded.map(({ file, definition, error }) => {
+    try {
+      if (error) throw error
+      if (definition !== undefined) compileWorkflow(definition, registry)
+      return { file, ok: true, problems: [], warnings: unknownCallees(definition, known) }
     } catch (error) {
       if (!isEngineError(error)) throw error
-      reports.push({
+      return {
         file,
         ok: false,
         message: error.message,
         problems: error instanceof ValidationError ? error.problems : [],
-      })
+        warnings: [],
+      }
     }
-  }
-  return reports
+  })
+}
+
+function idOf(definition: unknown): string | undefined {
+  const id = (definition as { id?: unknown } | undefined)?.id
+  return typeof id === 'string' ? id : undefined
+}
+
+/**
+ * `workflow.run` steps that name, as a literal, a workflow none of the checked files defines. Only
+ * a warning: the callee may be deployed already; a run that calls a missing one fails NOT_FOUND.
+ */
+export function unknownCallees(definition: unknown, known: ReadonlySet<string>): string[] {
+  const steps = (definition as { steps?: unknown } | undefined)?.steps
+  if (!Array.isArray(steps)) return []
+  return steps.flatMap((step: { id?: unknown; uses?: unknown; with?: { workflow?: unknown } }, i) => {
+    const callee = step?.uses === 'workflow.run' ? step.with?.workflow : undefined
+    if (typeof callee !== 'string' || isExpressionText(callee) || known.has(callee)) return []
+    return [
+      `steps[${i}] (${String(step.id)}) calls workflow '${callee}', which none of the checked files defines (fine if it is deployed already)`,
+    ]
+  })
 }
 
 export function formatProblems(message: string, problems: Problem[]): string {

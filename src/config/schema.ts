@@ -39,15 +39,35 @@ const PieceSourceSchema = v.pipe(
   v.transform((entry) => (typeof entry === 'string' ? { from: entry, onError: 'fail' as const } : entry)),
 )
 
-export const ConfigSchema = v.strictObject({
-  server: v.optional(
-    v.strictObject({
-      host: v.optional(v.string(), '127.0.0.1'),
-      port: v.optional(Port, 3000),
-      bodyLimit: v.optional(Positive, 16 * 1024 * 1024),
-    }),
-    {},
+/** An absolute http(s) URL, such as `https://flows.example.com` or one with a path prefix. */
+const PublicUrl = v.pipe(
+  v.string(),
+  v.check(
+    (url) => URL.canParse(url) && /^https?:$/.test(new URL(url).protocol),
+    'must be an absolute http:// or https:// URL',
   ),
+)
+
+/** Where to listen, and how others reach this engine: `publicUrl` defaults to `http://<host>:<port>`. */
+const ServerSchema = v.pipe(
+  v.strictObject({
+    host: v.optional(v.string(), '127.0.0.1'),
+    port: v.optional(Port, 3000),
+    bodyLimit: v.optional(Positive, 16 * 1024 * 1024),
+    publicUrl: v.optional(PublicUrl),
+    /** Signs the links of `$signalUrl`; without it, runs cannot make such links. */
+    signingKey: v.optional(v.pipe(v.string(), v.minLength(32, 'must be at least 32 characters'))),
+  }),
+  v.transform((server) => ({
+    ...server,
+    publicUrl:
+      server.publicUrl ??
+      `http://${server.host.includes(':') ? `[${server.host}]` : server.host}:${server.port}`,
+  })),
+)
+
+export const ConfigSchema = v.strictObject({
+  server: v.optional(ServerSchema, {}),
   database: v.optional(v.strictObject({ url: v.optional(v.string(), 'sqlite:./data/piecework.db') }), {}),
   workers: v.optional(
     v.strictObject({
@@ -72,6 +92,10 @@ export const ConfigSchema = v.strictObject({
       maxInterruptions: v.optional(Positive, 2),
       /** How long ended runs are kept; by default, forever (see src/config/retention.ts). */
       retention: RetentionSchema,
+      /** Items one `forEach` step may have; more fail it with TOO_MANY_ITEMS. */
+      maxItems: v.optional(Positive, 10_000),
+      /** How deep `workflow.run` may nest; deeper fails the step with DEPTH_EXCEEDED. */
+      maxDepth: v.optional(Positive, 10),
     }),
     {},
   ),

@@ -196,10 +196,25 @@ function inTurn<T>(work: () => Promise<T>): Promise<T> {
   return result
 }
 
+/**
+ * Where a scope carries the functions it adds to expressions (`$signalUrl`): a symbol, so that no
+ * field of the data an expression reads can shadow or expose them.
+ */
+export const EXPRESSION_FUNCTIONS = Symbol('piecework.expressionFunctions')
+
+export type ExpressionFunctions = Record<string, (...args: never[]) => unknown>
+
+function functionsOf(data: unknown): ExpressionFunctions | undefined {
+  return typeof data === 'object' && data !== null
+    ? (data as { [EXPRESSION_FUNCTIONS]?: ExpressionFunctions })[EXPRESSION_FUNCTIONS]
+    : undefined
+}
+
 async function evaluate(expression: Expression, data: unknown): Promise<unknown> {
   let value: unknown
+  const functions = functionsOf(data)
   try {
-    value = normalise(await inTurn(() => expression.compiled.evaluate(data)))
+    value = normalise(await inTurn(() => expression.compiled.evaluate(data, functions)))
   } catch (error) {
     throw (
       limitError(expression, error) ?? new ExpressionEvalError(expression.source, (error as Error).message)

@@ -12,8 +12,11 @@ import { openApiDocument } from './openapi.js'
 import { refuseNul } from './refuse-nul.js'
 import { hookRoutes } from './routes/hooks.js'
 import { runRoutes } from './routes/runs.js'
+import { signalLinkRoutes } from './routes/signal-links.js'
+import { signalRoutes } from './routes/signals.js'
 import { pieceRoutes, systemRoutes } from './routes/system.js'
 import { workflowRoutes } from './routes/workflows.js'
+import type { SignalLinks } from './signal-links.js'
 
 export interface AppOptions {
   apiKeys: string[]
@@ -23,6 +26,8 @@ export interface AppOptions {
   webhooks?: WebhookRoutes
   /** The pruner of runs.retention, whose deletions /metrics counts. */
   pruner?: RunPruner
+  /** The signer of `$signalUrl` links; without it, /signals/:token refuses every token. */
+  signalLinks?: SignalLinks
 }
 
 /**
@@ -58,10 +63,13 @@ export function createApp(engine: Engine, options: AppOptions): Hono {
   const openapi = openApiDocument(PACKAGE_VERSION)
   app.get('/openapi.json', (c) => c.json(openapi))
   if (options.webhooks) app.route('/hooks', hookRoutes(engine, options.webhooks))
+  // a signed link is its own authorisation: no API key
+  app.route('/signals', signalLinkRoutes(engine, options.signalLinks))
   app.use('/api/*', apiKeyAuth(options.apiKeys))
   app.use('/api/*', refuseNul())
   app.route('/api/v1/workflows', workflowRoutes(engine))
   app.route('/api/v1/runs', runRoutes(engine))
+  app.route('/api/v1/signals', signalRoutes(engine))
   app.route('/api/v1/pieces', pieceRoutes(engine))
   return app
 }

@@ -2,7 +2,7 @@
 import * as v from 'valibot'
 import { WorkflowSchema } from '../definition/schema.js'
 import { jsonSchemaOf } from '../piece-sdk/catalogue.js'
-import { RunListQuery, StartRunBody } from './schemas.js'
+import { BroadcastBody, ItemsQuery, RunListQuery, SignalBody, StartRunBody, WaitQuery } from './schemas.js'
 
 const ErrorBody = v.object({
   error: v.object({
@@ -92,7 +92,40 @@ export function openApiDocument(version: string) {
       },
       '/api/v1/runs/{id}': {
         parameters: [idParam('id')],
-        get: { summary: 'A run', responses: { 200: ok('the run'), ...errors } },
+        get: {
+          summary: 'A run; with ?wait= answer once it has ended or the time is up',
+          parameters: queryParams(WaitQuery),
+          responses: { 200: ok('the run'), ...errors },
+        },
+      },
+      '/api/v1/runs/{id}/signals/{name}': {
+        parameters: [idParam('id'), idParam('name')],
+        post: {
+          summary: 'Send the run a signal (buffered when no step waits for it yet)',
+          requestBody: { content: json(jsonSchemaOf(SignalBody)) },
+          responses: {
+            202: ok('{ taken }: the step that took it, or null when buffered'),
+            404: ok('no such run'),
+            409: ok('the run has ended'),
+            ...errors,
+          },
+        },
+      },
+      '/api/v1/runs/{id}/steps/{stepId}/items': {
+        parameters: [idParam('id'), idParam('stepId')],
+        get: {
+          summary: "A forEach step's ended items, in order",
+          parameters: queryParams(ItemsQuery),
+          responses: { 200: ok('{ items, nextCursor }'), ...errors },
+        },
+      },
+      '/api/v1/signals/{name}': {
+        parameters: [idParam('name')],
+        post: {
+          summary: 'Send a signal to every run waiting for that name and key (not buffered)',
+          requestBody: { required: true, content: json(jsonSchemaOf(BroadcastBody)) },
+          responses: { 202: ok('{ delivered }: how many runs it reached'), ...errors },
+        },
       },
       '/api/v1/runs/{id}/logs': {
         parameters: [idParam('id')],
@@ -118,6 +151,32 @@ export function openApiDocument(version: string) {
       },
       '/api/v1/pieces': {
         get: { summary: 'Loaded pieces with JSON Schemas', responses: { 200: ok('{ items }') } },
+      },
+      '/signals/{token}': {
+        parameters: [idParam('token')],
+        get: {
+          summary: 'The signed link of $signalUrl: a page whose button posts; delivers nothing',
+          security: [],
+          responses: {
+            200: { description: 'text/html' },
+            403: ok('the token is not valid'),
+            409: ok('the run has ended'),
+            ...errors,
+          },
+        },
+        post: {
+          summary: 'Deliver the signal: the JSON body (or the form fields) is its data',
+          security: [],
+          requestBody: {
+            content: { ...json({}), 'application/x-www-form-urlencoded': { schema: { type: 'object' } } },
+          },
+          responses: {
+            202: ok('{ taken } (a form post: a text/html page)'),
+            403: ok('the token is not valid: nothing delivered'),
+            409: ok('the run has ended'),
+            ...errors,
+          },
+        },
       },
       '/hooks/{path}': {
         parameters: [idParam('path')],

@@ -77,6 +77,8 @@ export interface EngineOptions {
   maxItems?: number
   /** How deep sub-workflows may nest (default 10). */
   maxDepth?: number
+  /** Makes the signed link of `$signalUrl(name)` for a run; without it, that function fails. */
+  signalUrl?: (runId: string, name: string) => string
 }
 
 export interface SandboxSettings {
@@ -196,6 +198,7 @@ export class Engine {
       startChild: (child) => this.startChild(child),
       endedItems: (runId, stepId) => endedItems(this.db.knex, runId, stepId),
       untakenSignals: async (runId) => (await untakenSignals(this.db.knex, [runId])).get(runId) ?? [],
+      signalUrl: options.signalUrl,
     }
     this.events.setMaxListeners(0)
     this.events.on('run', (runId, state) => {

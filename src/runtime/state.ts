@@ -1,7 +1,10 @@
 // The state a supervisor owns for one run: each step's status and mailbox. Plain data, so that it can
 // be rebuilt from checkpoints after a restart.
 
+import type { BufferedSignal } from '../model/signal.js'
 import type { RunStatus, StepStatus } from '../model/status.js'
+
+export { type BufferedSignal, childSignal } from '../model/signal.js'
 
 export { RUN_ENDED, type RunStatus, STEP_ENDED, type StepStatus } from '../model/status.js'
 
@@ -63,16 +66,6 @@ export interface SignalWait {
   /** When the wait times out. */
   until?: number
 }
-
-/** A signal sent to a run and not taken yet, in the order it was stored. */
-export interface BufferedSignal {
-  id: number
-  name: string
-  data: unknown
-}
-
-/** The name of the signal a run's end sends to the parent that waits for it. */
-export const childSignal = (childRunId: string) => `child:${childRunId}`
 
 /** What a child run's end tells its parent. */
 export interface ChildOutcome {

@@ -2,7 +2,7 @@
 // ask `transition` what follows, checkpoint the changes, and only then carry out the effects.
 import { createHash } from 'node:crypto'
 import type { CompiledStep, CompiledWorkflow } from '../definition/compile.js'
-import { renderTemplate } from '../definition/template.js'
+import { EXPRESSION_FUNCTIONS, renderTemplate } from '../definition/template.js'
 import { EngineError } from '../errors.js'
 import type {
   Checkpoint,
@@ -19,6 +19,7 @@ import { type ItemAttempt, type ItemResult, pause, runItems } from './for-each.j
 import { stepInputs } from './join.js'
 import { defaultRunOutput } from './output.js'
 import { retryDelay } from './retry.js'
+import { runFunctions, type SignalUrlMaker } from './run-functions.js'
 import {
   type BufferedSignal,
   type ChildOutcome,
@@ -52,6 +53,8 @@ export interface RunLinks {
   endedItems(runId: string, stepId: string): Promise<ItemRow[]>
   /** The signals of the run that no step has taken yet, oldest first. */
   untakenSignals(runId: string): Promise<BufferedSignal[]>
+  /** Makes the signed link of `$signalUrl(name)`; without it, that function fails the expression. */
+  signalUrl?: SignalUrlMaker | undefined
 }
 
 export interface SupervisorDeps {
@@ -379,6 +382,7 @@ export class Supervisor {
       inputs,
       run: { id: this.state.id },
       workflow: { id: this.workflow.id, version: this.version },
+      [EXPRESSION_FUNCTIONS]: runFunctions(this.state.id, this.deps.links.signalUrl),
     }
     return item ? { ...scope, item: item.value, index: item.index } : scope
   }

@@ -2,7 +2,7 @@
 // the items of `forEach` steps, as rows. A signal is stored before it is acknowledged; the step
 // that takes it marks it taken in the checkpoint of what it did with it (src/store/checkpoints.ts).
 import type { Knex } from '@mikro-orm/knex'
-import type { BufferedSignal } from '../runtime/state.js'
+import type { BufferedSignal } from '../model/signal.js'
 import type { ItemRow } from './checkpoints.js'
 import type { HotReads } from './orm.js'
 

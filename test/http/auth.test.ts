@@ -57,6 +57,13 @@ describe(`API keys (${TEST_DB})`, () => {
     expect(created.status).toBe(201)
   })
 
+  it('asks a key for signals sent through /api, and none for signal links, whose token decides', async () => {
+    await expectError(await server.request('/api/v1/signals/approval', { json: { key: 1 } }), 401)
+    await expectError(await server.request('/api/v1/runs/r/signals/approval', { json: {} }), 401)
+    await expectError(await server.request('/signals/not.signed'), 403, 'FORBIDDEN')
+    await expectError(await server.request('/signals/not.signed', { json: {} }), 403, 'FORBIDDEN')
+  })
+
   it('serves /health and /ready without a key', async () => {
     const health = await server.request('/health')
     expect(health.status).toBe(200)
