@@ -2,10 +2,9 @@
 // results of finished steps (results are stored; messages follow from them deterministically).
 import type { CompiledWorkflow } from '../definition/compile.js'
 import type { StepRow } from '../store/checkpoints.js'
-import { type BufferedSignal, newStepState, type RunState, type RunStatus, type StepStatus } from './state.js'
+import { readStepRow } from '../store/step-rows.js'
+import { type BufferedSignal, newStepState, type RunState, type RunStatus } from './state.js'
 import { NOT_RUN, post } from './transition.js'
-
-const num = (value: unknown) => (value === null || value === undefined ? undefined : Number(value))
 
 /** What a run's own row says besides its steps (v2: its parent, its depth, signals not yet taken). */
 export interface RunFacts {
@@ -28,21 +27,7 @@ export function restoreRunState(wf: CompiledWorkflow, run: RunFacts, rows: StepR
   for (const row of rows) {
     const step = state.steps.get(row.step_id)
     if (!step) continue
-    step.status = row.status as StepStatus
-    step.attempts = Number(row.attempts)
-    step.interruptions = Number(row.interruptions ?? 0)
-    step.handle = row.handle ?? undefined
-    step.output = row.output === null ? undefined : JSON.parse(row.output)
-    step.error = row.error === null ? undefined : JSON.parse(row.error)
-    step.wakeAt = num(row.wake_at)
-    step.startedAt = num(row.started_at)
-    step.finishedAt = num(row.finished_at)
-    if (row.wait_signal) {
-      step.wait = { signal: row.wait_signal, until: num(row.wait_until) }
-      if (row.wait_key !== null && row.wait_key !== undefined) step.wait.key = row.wait_key
-    }
-    step.childRunId = row.child_run_id ?? undefined
-    step.itemsTotal = num(row.items_total)
+    readStepRow(step, row)
   }
   for (const spec of wf.steps) {
     const step = state.steps.get(spec.id)!

@@ -13,6 +13,7 @@ import type {
   SignalTake,
   StepRow,
 } from '../store/checkpoints.js'
+import { stepRow } from '../store/step-rows.js'
 import type { LogLevel, StepReply, StepTask } from '../workers/protocol.js'
 import type { StepRunner } from './dispatch.js'
 import { type ItemAttempt, type ItemResult, pause, runItems } from './for-each.js'
@@ -759,24 +760,7 @@ export class Supervisor {
   }
 
   row(step: StepState): StepRow {
-    return {
-      run_id: this.state.id,
-      step_id: step.id,
-      status: step.status,
-      attempts: step.attempts,
-      interruptions: step.interruptions,
-      handle: step.handle ?? null,
-      output: step.output === undefined ? null : JSON.stringify(step.output),
-      error: step.error ? JSON.stringify(step.error) : null,
-      wake_at: step.wakeAt ?? null,
-      started_at: step.startedAt ?? null,
-      finished_at: step.finishedAt ?? null,
-      wait_signal: step.wait?.signal ?? null,
-      wait_key: step.wait?.key ?? null,
-      wait_until: step.wait?.until ?? null,
-      child_run_id: step.childRunId ?? null,
-      items_total: step.itemsTotal ?? null,
-    }
+    return stepRow(this.state.id, step)
   }
 }
 
