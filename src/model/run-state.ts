@@ -70,6 +70,7 @@ export interface SignalWait {
 
 /** What a child run's end tells its parent. */
 export interface ChildOutcome {
+  runId: string
   status: RunStatus
   output?: unknown
   error?: RunError

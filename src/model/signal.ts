@@ -8,5 +8,8 @@ export interface BufferedSignal {
   data: unknown
 }
 
-/** The name of the signal a run's end sends to the parent that waits for it. */
-export const childSignal = (childRunId: string) => `child:${childRunId}`
+/**
+ * The name of the signal a child run's end sends to the step of its parent that waits for it (the
+ * data says which child: a `forEach` step's items each wait for one). User signal names hold no `:`.
+ */
+export const childSignal = (parentStepId: string) => `child:${parentStepId}`

@@ -387,6 +387,8 @@ export class Engine {
         settled: (s) => this.settled(s),
       },
       leaseValid: () => this.recovery.leaseValid(),
+      // a parked step is brought back by the poller: without one (`piecework run`) nothing parks
+      parkAfterMs: () => (this.recovery.started ? this.options.passivateAfterMs : undefined),
       renewLeases: () => this.recovery.renew(),
       writeFailed: (s, error) => {
         if (error instanceof LeaseLostError) this.drop(s, 'its lease was taken over', error)
@@ -660,7 +662,10 @@ export class Engine {
         'DEPTH_EXCEEDED',
         `sub-workflows would nest ${child.depth} deep, over the limit of ${this.options.maxDepth} (runs.maxDepth)`,
       )
+    // started already: in memory here (its row may still be on its way), or stored
+    if (this.supervisors.has(child.id)) return
     if (await this.reads.first('select id from runs where id = ?', [child.id])) return
+    if (this.supervisors.has(child.id)) return
     await this.startRun(child.workflow, child.input, {
       id: child.id,
       version: child.version,

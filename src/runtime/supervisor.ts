@@ -76,6 +76,11 @@ export interface SupervisorDeps {
   leaseValid?: () => boolean
   /** Renews the leases now; runs found lost meanwhile are stopped before it resolves. */
   renewLeases?: () => Promise<void>
+  /**
+   * After how long a `forEach` step whose items all wait for child runs parks (so that the run can
+   * leave memory); undefined: never (nothing would bring a run back, as in `piecework run`).
+   */
+  parkAfterMs?: () => number | undefined
 }
 
 export interface RunObserver {
@@ -111,7 +116,7 @@ export class Supervisor {
   epoch = 1
   /** Signals taken in this process, by the step that took them (`step[index]` for an item). */
   private readonly taken = new Map<number, string>()
-  /** `forEach` items waiting for the end of their child run, by the signal that end sends. */
+  /** `forEach` items waiting for the end of their child run, by the child's run id. */
   private readonly childWaiters = new Map<string, (signal: BufferedSignal) => void>()
 
   constructor(
@@ -189,9 +194,10 @@ export class Supervisor {
     if (this.stopped || RUN_ENDED.has(this.state.status)) return null
     const known = this.taken.get(signal.id)
     if (known !== undefined) return known
-    const waiter = this.childWaiters.get(signal.name)
+    const child = signal.name.startsWith('child:') ? (signal.data as ChildOutcome | null)?.runId : undefined
+    const waiter = child === undefined ? undefined : this.childWaiters.get(child)
     if (waiter) {
-      this.childWaiters.delete(signal.name)
+      this.childWaiters.delete(child!)
       waiter(signal)
       return this.taken.get(signal.id) ?? null
     }
@@ -239,6 +245,7 @@ export class Supervisor {
       const parent = this.state.parent
       if (ended && parent?.waits && RUN_ENDED.has(this.state.status)) {
         const outcome: ChildOutcome = {
+          runId: this.state.id,
           status: this.state.status,
           output: this.state.output,
           error: this.state.error,
@@ -246,7 +253,7 @@ export class Supervisor {
         checkpoint.signals = [
           {
             run_id: parent.runId,
-            name: childSignal(this.state.id),
+            name: childSignal(parent.stepId),
             data: JSON.stringify(outcome),
             created_at: this.deps.now(),
             sender_run_id: this.state.id,
@@ -339,7 +346,7 @@ export class Supervisor {
     if (this.state.status !== 'waiting' || this.aborts.size > 0 || this.childWaiters.size > 0) return false
     for (const step of this.state.steps.values()) {
       if (step.status !== 'waiting') continue
-      if (!step.wait || step.wait.until !== undefined || step.childRunId !== undefined) return false
+      if (!step.wait || step.wait.until !== undefined || step.wait.signal.startsWith('child:')) return false
     }
     return true
   }
@@ -440,7 +447,7 @@ export class Supervisor {
             type: 'waiting',
             stepId,
             value: null,
-            wait: { signal: childSignal(started.runId) },
+            wait: { signal: childSignal(stepId) },
             childRunId: started.runId,
           })
       } else if (reply.kind === 'wait') {
@@ -556,6 +563,8 @@ export class Supervisor {
     if (step.itemsTotal !== items.length) await this.receive({ type: 'items', stepId, total: items.length })
     if (this.stopped || step.status !== 'running') return
     const finished = new Map<number, ItemResult>()
+    // the ends of children that came while the step was parked (or before a restart) are buffered
+    if (step.attempts > 0 && spec.uses === 'workflow.run') await this.checkSignals()
     if (step.attempts > 0)
       for (const row of await this.deps.links.endedItems(this.state.id, stepId)) {
         // items of an earlier start of the step (a retried run) are not this start's
@@ -568,17 +577,25 @@ export class Supervisor {
           error: row.error === null ? undefined : JSON.parse(row.error),
         })
       }
+    // lanes stop when the step does, or when it parks (src/runtime/for-each.ts has the rules)
+    const lanes: Lanes = { active: 0, waiting: 0, parked: false, stop: new AbortController() }
+    signal.addEventListener('abort', () => lanes.stop.abort(), { once: true })
+    this.lanes.set(stepId, lanes)
     const outcome = await runItems({
       items,
       concurrency: spec.forEach!.concurrency,
       onError: spec.onError,
       finished,
-      signal,
+      signal: lanes.stop.signal,
       attempt: (index, item, attempt, itemSignal) =>
         this.runItem(spec, step, input, inputs, { value: item, index, attempt }, itemSignal),
       retryDelay: (attempt, failed) => retryDelay(spec.retry, attempt, failed),
       ended: (result) => this.itemEnded(stepId, step.startedAt ?? 0, result),
+    }).finally(() => {
+      clearTimeout(lanes.timer)
+      if (this.lanes.get(stepId) === lanes) this.lanes.delete(stepId)
     })
+    if (lanes.parked && !this.stopped && !signal.aborted && this.deps.accepting()) return this.park(stepId)
     if (this.stopped || signal.aborted || !this.deps.accepting()) return
     if (!outcome.ok) return this.receive({ type: 'failed', stepId, error: outcome.error, retryable: false })
     const size = JSON.stringify(outcome.outputs).length
@@ -613,6 +630,24 @@ export class Supervisor {
       const message = `step '${spec.id}' item ${item.index}: ${(error as Error).message}`
       return { ok: false, error: { code: 'EXPRESSION', message }, retryable: false }
     }
+    const lanes = this.lanes.get(spec.id)
+    if (lanes) lanes.active++
+    try {
+      return await this.runItemAction(spec, step, input, inputs, props, item, signal)
+    } finally {
+      if (lanes) lanes.active--
+    }
+  }
+
+  private async runItemAction(
+    spec: CompiledStep,
+    step: StepState,
+    input: unknown,
+    inputs: Record<string, unknown>,
+    props: unknown,
+    item: { value: unknown; index: number; attempt: number },
+    signal: AbortSignal,
+  ): Promise<ItemAttempt> {
     const reply = await this.deps.steps.run(
       this.task(spec, step, props, input, inputs, item),
       signal,
@@ -629,10 +664,15 @@ export class Supervisor {
     if ('error' in started) return { ok: false, error: started.error, retryable: false }
     const childRunId = started.runId
     if (!reply.wait) return { ok: true, value: { runId: childRunId }, childRunId }
-    const ended = await this.childEnd(childRunId, `${spec.id}[${item.index}]`, signal)
+    const lanes = this.lanes.get(spec.id)
+    if (lanes) lanes.waiting++
+    this.maybePark(spec.id, lanes)
+    const ended = await this.childEnd(childRunId, spec.id, `${spec.id}[${item.index}]`, signal)
+    if (lanes) lanes.waiting--
     if (!ended)
       return { ok: false, error: { code: 'CANCELLED', message: 'the item was stopped' }, retryable: false }
-    this.itemTakes.set(`${spec.id}\u0000${item.index}`, ended.id)
+    const key = `${spec.id}\u0000${item.index}`
+    this.itemTakes.set(key, [...(this.itemTakes.get(key) ?? []), ended.id])
     const child = ended.data as ChildOutcome
     if (child.status === 'succeeded') return { ok: true, value: child.output ?? null, childRunId }
     const why = child.error ? `${child.error.code}: ${child.error.message}` : child.status
@@ -648,13 +688,55 @@ export class Supervisor {
     }
   }
 
-  /** Signals taken by `forEach` items, checkpointed with the item's row. */
-  private readonly itemTakes = new Map<string, number>()
+  /** The lanes of each `forEach` step running here: how many items run, and how many wait for a child. */
+  private readonly lanes = new Map<string, Lanes>()
+
+  /**
+   * When every item of a `forEach` step has waited for its child run for a while (children that
+   * wait for people, say), the step parks: its lanes stop and it waits for the end of any of its
+   * children, so that the run can leave memory. What the items had taken of their children's ends
+   * is not durable yet: it is given back, and read again from the database when the step goes on.
+   */
+  private maybePark(stepId: string, lanes: Lanes | undefined): void {
+    const after = this.deps.parkAfterMs?.()
+    if (!lanes || after === undefined) return
+    clearTimeout(lanes.timer)
+    lanes.timer = setTimeout(() => {
+      if (this.lanes.get(stepId) !== lanes || lanes.active === 0 || lanes.waiting < lanes.active) return
+      lanes.parked = true
+      lanes.stop.abort()
+    }, after)
+    lanes.timer.unref?.()
+  }
+
+  private park(stepId: string): Promise<void> {
+    for (const [key, ids] of this.itemTakes) {
+      if (!key.startsWith(`${stepId}\u0000`)) continue
+      for (const id of ids) {
+        this.taken.delete(id)
+        this.state.taken?.delete(id)
+      }
+      this.itemTakes.delete(key)
+    }
+    // the step no longer runs anything: the run may leave memory once this is durable
+    this.aborts.delete(stepId)
+    return this.receive({ type: 'waiting', stepId, value: null, wait: { signal: childSignal(stepId) } })
+  }
+
+  /** Child ends taken by `forEach` items, by item: checkpointed with the item's row. */
+  private readonly itemTakes = new Map<string, number[]>()
 
   /** Resolves with the end of a child run an item waits for (buffered already, or when it comes). */
-  private childEnd(runId: string, takenBy: string, signal: AbortSignal): Promise<BufferedSignal | undefined> {
-    const name = childSignal(runId)
-    const buffered = this.state.signals.find((s) => s.name === name)
+  private childEnd(
+    runId: string,
+    stepId: string,
+    takenBy: string,
+    signal: AbortSignal,
+  ): Promise<BufferedSignal | undefined> {
+    const name = childSignal(stepId)
+    const buffered = this.state.signals.find(
+      (s) => s.name === name && (s.data as ChildOutcome | null)?.runId === runId,
+    )
     if (buffered) {
       this.state.signals = this.state.signals.filter((s) => s !== buffered)
       this.taken.set(buffered.id, takenBy)
@@ -662,11 +744,11 @@ export class Supervisor {
     }
     return new Promise((resolve) => {
       const onAbort = () => {
-        this.childWaiters.delete(name)
+        this.childWaiters.delete(runId)
         resolve(undefined)
       }
       signal.addEventListener('abort', onAbort, { once: true })
-      this.childWaiters.set(name, (s) => {
+      this.childWaiters.set(runId, (s) => {
         signal.removeEventListener('abort', onAbort)
         this.taken.set(s.id, takenBy)
         resolve(s)
@@ -677,7 +759,7 @@ export class Supervisor {
   /** An item ended: its row (and the child's end it took) go into the next checkpoint. */
   private itemEnded(stepId: string, stepStartedAt: number, result: ItemResult): void {
     const key = `${stepId}\u0000${result.index}`
-    const takeId = this.itemTakes.get(key)
+    const takeIds = this.itemTakes.get(key) ?? []
     this.itemTakes.delete(key)
     const now = this.deps.now()
     void this.deps.writer
@@ -697,7 +779,10 @@ export class Supervisor {
             finished_at: now,
           },
         ],
-        takes: takeId === undefined ? undefined : [this.takeRow(takeId, `${stepId}[${result.index}]`)],
+        takes:
+          takeIds.length === 0
+            ? undefined
+            : takeIds.map((id) => this.takeRow(id, `${stepId}[${result.index}]`)),
         fence: { runId: this.state.id, epoch: this.epoch },
       })
       // a refused item row means the run was lost: the step's own checkpoint stops the supervisor
@@ -762,6 +847,15 @@ export class Supervisor {
   row(step: StepState): StepRow {
     return stepRow(this.state.id, step)
   }
+}
+
+/** A `forEach` step's items in flight here (see Supervisor.maybePark). */
+interface Lanes {
+  active: number
+  waiting: number
+  parked: boolean
+  stop: AbortController
+  timer?: NodeJS.Timeout
 }
 
 /** A failed reply as the fields of a `failed` event. */

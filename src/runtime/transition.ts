@@ -360,6 +360,24 @@ function take(
   now: number,
   t: Transition,
 ): void {
+  if (wf.byId.get(step.id)!.forEach) {
+    // a parked `forEach` step goes on: its items take their children's ends, which stay buffered
+    setStatus(state, step, 'running')
+    step.wait = undefined
+    t.changed.add(step.id)
+    t.effects.push({ type: 'dispatch', stepId: step.id })
+    if (!state.signals.some((s) => s.id === signal.id)) state.signals.push(signal)
+    return
+  }
+  const child = signal.data as ChildOutcome | null
+  if (signal.name.startsWith('child:') && child?.runId !== step.childRunId) {
+    // the end of a child of an earlier attempt: taken, and nothing more
+    state.signals = state.signals.filter((s) => s.id !== signal.id)
+    state.taken ??= new Set()
+    state.taken.add(signal.id)
+    t.taken.push({ signalId: signal.id, stepId: step.id })
+    return
+  }
   state.signals = state.signals.filter((s) => s.id !== signal.id)
   state.taken ??= new Set()
   state.taken.add(signal.id)
@@ -367,11 +385,10 @@ function take(
   t.effects.push({ type: 'abort', stepId: step.id })
   step.wait = undefined
   step.wakeAt = undefined
-  if (step.childRunId === undefined || signal.name !== `child:${step.childRunId}`) {
+  if (!signal.name.startsWith('child:') || !child) {
     finish(wf, state, step.id, 'succeeded', 'out', signal.data ?? null, now, t)
     return
   }
-  const child = signal.data as ChildOutcome
   if (child.status === 'succeeded') {
     finish(wf, state, step.id, 'succeeded', 'out', child.output ?? null, now, t)
     return

@@ -111,6 +111,50 @@ describe(`sub-workflows (${TEST_DB})`, () => {
   })
 })
 
+describe(`a forEach of sub-workflows that wait for people (${TEST_DB})`, () => {
+  it('parks while every item waits for its child, leaves memory, and goes on as the children end', async () => {
+    const { workflow: gate } = await engine.deploy(
+      workflow('approve-one', [
+        step('ok', 'flow.wait', { signal: 'ok' }),
+        step('done', 'data.set', { value: '{{ trigger.n * 10 }}' }, { needs: ['ok'] }),
+      ]),
+    )
+    const { workflow: parent } = await engine.deploy(
+      workflow('approve-all', [
+        {
+          ...step('each', 'workflow.run', { workflow: gate.id, input: { n: '{{ item }}' } }),
+          forEach: { items: '{{ input.orders }}', concurrency: 2 },
+        },
+      ]),
+    )
+    const { id } = await engine.startRun(parent.id, { orders: [1, 2, 3] })
+    const parked = await until(id, (run) => stepOf(run, 'each').status === 'waiting')
+    expect(parked.status).toBe('waiting')
+    await until(id, () => false, 300)
+    expect((await engine.db.knex('runs').where({ id }).first()).owner).toBeNull()
+    const children = async () =>
+      (await engine.db.knex('runs').where({ parent_run_id: id }).orderBy('created_at')) as { id: string }[]
+    // two children at a time: approve them as they come
+    const approved = new Set<string>()
+    const deadline = Date.now() + 15_000
+    while (Date.now() < deadline && (await engine.getRun(id)).status !== 'succeeded') {
+      for (const child of await children()) {
+        if (approved.has(child.id) || (await engine.getRun(child.id)).status !== 'waiting') continue
+        approved.add(child.id)
+        await engine.signal(child.id, 'ok', null)
+      }
+      await new Promise((resolve) => setTimeout(resolve, 50))
+    }
+    const run = await engine.getRun(id)
+    expect(run, JSON.stringify([run.error, run.steps])).toMatchObject({
+      status: 'succeeded',
+      output: [10, 20, 30],
+    })
+    expect(await children()).toHaveLength(3)
+    expect(stepOf(run, 'each').items).toEqual({ total: 3, succeeded: 3, failed: 0, running: 0 })
+  })
+})
+
 describe(`forEach (${TEST_DB})`, () => {
   it('fails with TOO_MANY_ITEMS over runs.maxItems', async () => {
     const run = await runToEnd(

@@ -94,6 +94,19 @@ describe('a wait for a signal', () => {
 })
 
 describe("a child run's end", () => {
+  it('brings a parked forEach step back to running, leaving the end buffered for its items', () => {
+    const run = new TestRun(
+      workflow([step('each', { uses: 'workflow.run', forEach: [1, 2], with: { workflow: 'w' } })]),
+    )
+    run.send(ev.start())
+    run.send(waiting('each', 'child:each'))
+    const t = run.send(signal(3, 'child:each', { runId: 'k', status: 'succeeded' }))
+    expect(t.taken).toEqual([])
+    expect(t.effects).toEqual([dispatch('each')])
+    expect(run.step('each').status).toBe('running')
+    expect(run.state.signals.map((s) => s.id)).toEqual([3])
+  })
+
   const wf = workflow([
     step('call', { uses: 'workflow.run', with: { workflow: 'child' } }),
     step('after', { needs: 'call' }),
@@ -102,8 +115,11 @@ describe("a child run's end", () => {
   it("delivers the child's output on out", () => {
     const run = new TestRun(wf)
     run.send(ev.start())
-    run.send(waiting('call', 'child:c1', undefined, 'c1'))
-    run.send(signal(1, 'child:c1', { status: 'succeeded', output: { n: 2 } }))
+    run.send(waiting('call', 'child:call', undefined, 'c1'))
+    // the end of another child of the step (an earlier attempt's) is taken and changes nothing
+    expect(run.send(signal(1, 'child:call', { runId: 'c0', status: 'failed' })).taken).toHaveLength(1)
+    expect(run.step('call').status).toBe('waiting')
+    run.send(signal(2, 'child:call', { runId: 'c1', status: 'succeeded', output: { n: 2 } }))
     expect(run.step('call')).toMatchObject({ status: 'succeeded', output: { n: 2 }, childRunId: 'c1' })
     expect(run.step('after').status).toBe('running')
   })
@@ -111,9 +127,9 @@ describe("a child run's end", () => {
   it('fails the step with CHILD_FAILED, the child run and its error in details', () => {
     const run = new TestRun(wf)
     run.send(ev.start())
-    run.send(waiting('call', 'child:c1', undefined, 'c1'))
+    run.send(waiting('call', 'child:call', undefined, 'c1'))
     const error = { code: 'E_CHILD', message: 'no' }
-    run.send(signal(1, 'child:c1', { status: 'failed', error }))
+    run.send(signal(1, 'child:call', { runId: 'c1', status: 'failed', error }))
     expect(run.step('call').error).toMatchObject({ code: 'CHILD_FAILED', details: { runId: 'c1', error } })
     expect(run.state).toMatchObject({ status: 'failed', error: { code: 'CHILD_FAILED', stepId: 'call' } })
     expect(run.statuses()).toMatchObject({ after: 'skipped' })
