@@ -6,7 +6,7 @@
 import { openDatabase } from '../dist/src/store/orm.js'
 import { benchDatabases, LABEL, withDatabase } from './lib/db.mjs'
 import { log, runIfMain } from './lib/harness.mjs'
-import { closeAgent, request } from './lib/http.mjs'
+import { closeAgent } from './lib/http.mjs'
 import { loadTest } from './lib/load.mjs'
 import { Server } from './lib/server.mjs'
 import { median, sleep } from './lib/stats.mjs'
@@ -53,11 +53,7 @@ async function seedBacklog(url, n, tag) {
 }
 
 /** A series of /metrics (reading them also starts the event-loop lag figures afresh). */
-async function metric(server, pattern) {
-  const { body } = await request(`${server.url}/metrics`)
-  const match = new RegExp(`^${pattern} (\\S+)$`, 'm').exec(String(body))
-  return match ? Number(match[1]) : Number.NaN
-}
+const metric = (server, pattern) => server.metric(pattern)
 
 /** piecework_runs_pruned_total{status="succeeded"}. */
 const prunedSoFar = (server) => metric(server, 'piecework_runs_pruned_total\\{status="succeeded"\\}')

@@ -20,6 +20,10 @@ const BENCHES = [
   { name: 'fan-in', figures: '9' },
   { name: 'retention', figures: '10' },
   { name: 'processes', figures: '11' },
+  { name: 'for-each', figures: '12' },
+  { name: 'signal-memory', figures: '13' },
+  { name: 'signals', figures: '14' },
+  { name: 'sub-workflows', figures: '15' },
 ]
 
 function runBench(name, args) {

@@ -98,3 +98,13 @@ export async function withDatabase(kind, fn) {
     await db.remove().catch((error) => console.error(`could not remove the bench database: ${error.message}`))
   }
 }
+
+/**
+ * The PostgreSQL rows of a bench that measures them in full mode only (--quick must stay short):
+ * what `measure()` resolves with, or one row that says why there is none.
+ */
+export async function postgresInFullMode({ quick }, figure, measure) {
+  if (!quick && (await postgresAvailable())) return measure()
+  const skipped = quick ? 'full mode only' : 'PostgreSQL does not answer'
+  return [{ figure: `${figure} (PostgreSQL)`, value: null, unit: '', target: null, skipped }]
+}

@@ -58,3 +58,20 @@ export async function expectStatus(url, init, status) {
 export function closeAgent() {
   agent.destroy()
 }
+
+/**
+ * Calls `fn(i)` for i = 0 … count − 1, at most `lanes` at once (each lane takes the next i when its
+ * call ends); resolves with the results in order of i.
+ */
+export async function inLanes(count, lanes, fn) {
+  const results = new Array(count)
+  let next = 0
+  const lane = async () => {
+    while (next < count) {
+      const i = next++
+      results[i] = await fn(i)
+    }
+  }
+  await Promise.all(Array.from({ length: Math.min(lanes, count) }, lane))
+  return results
+}

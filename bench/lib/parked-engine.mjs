@@ -1,38 +1,48 @@
-// The child process of figure 6: an engine that parks `count` runs on a 1 h flow.delay, and reports
-// its memory (after gc) when idle and again once every run is parked. Forked with --expose-gc;
-// answers over IPC.
+// The child process of figures 6 and 13: an engine that parks `count` runs on a 1 h flow.delay (or
+// on a flow.wait for a signal that never comes), and reports its memory (after gc) when idle and
+// again once every run is parked. Forked with --expose-gc; answers over IPC.
 import { Engine } from '../../dist/src/runtime/engine.js'
+import { answerParent, memoryAfterGc as settle } from './child.mjs'
 import { sqliteFile } from './db.mjs'
-import { sleep, until } from './stats.mjs'
-import { parkedWorkflow } from './workflows.mjs'
+import { until } from './stats.mjs'
+import { parkedWorkflow, signalWorkflow } from './workflows.mjs'
 
 const BATCH = 100
 
-async function settle(ms) {
-  await sleep(ms)
-  for (let i = 0; i < 4; i++) {
-    globalThis.gc()
-    await sleep(50)
-  }
-  const { rss, heapUsed, heapTotal, external, arrayBuffers } = process.memoryUsage()
-  return { rss, heapUsed, heapTotal, external, arrayBuffers }
+/** The parked workflow and a warm-up run of the same shape that ends soon after it starts. */
+const SHAPES = {
+  delay: {
+    deploy: (engine) =>
+      Promise.all([
+        engine.deploy(parkedWorkflow('parked', '1h')),
+        engine.deploy(parkedWorkflow('warm', '5ms')),
+      ]),
+    warm: (engine, id) => engine.getRun(id, 60_000),
+  },
+  signal: {
+    deploy: (engine) =>
+      Promise.all([engine.deploy(signalWorkflow('parked')), engine.deploy(signalWorkflow('warm'))]),
+    warm: async (engine, id) => {
+      await engine.signal(id, 'go', { warm: true })
+      return engine.getRun(id, 60_000)
+    },
+  },
 }
 
-async function main({ count, settleMs }) {
-  if (typeof globalThis.gc !== 'function') throw new Error('run with --expose-gc')
+async function main({ count, settleMs, waitFor = 'delay' }) {
+  const shape = SHAPES[waitFor]
   const db = sqliteFile()
   const engine = await Engine.open({ databaseUrl: db.url })
   try {
     await engine.start()
-    await engine.deploy(parkedWorkflow('parked', '1h'))
-    await engine.deploy(parkedWorkflow('warm', '5ms'))
+    await shape.deploy(engine)
     let parked = 0
     engine.events.on('step', (_runId, step) => {
       if (step.id === 'wait' && step.status === 'waiting') parked++
     })
     // warm-up: every piece the parked runs use has run in every worker, and the writer is warm
     const warm = await Promise.all(Array.from({ length: BATCH }, () => engine.startRun('warm', {})))
-    await Promise.all(warm.map(({ id }) => engine.getRun(id, 60_000)))
+    await Promise.all(warm.map(({ id }) => shape.warm(engine, id)))
     const idle = await settle(settleMs)
     const activeBefore = engine.activeRuns
 
@@ -45,7 +55,7 @@ async function main({ count, settleMs }) {
         await until(() => parked >= i + n, { what: 'a batch of runs to park', everyMs: 5 })
       }
       parkMs += Date.now() - started
-      // passivation: runs that only wait an hour leave memory
+      // passivation: runs that only wait (an hour, or for a signal) leave memory
       await until(() => engine.activeRuns === 0, { what: 'parked runs to be passivated', timeoutMs: 60_000 })
     }
     parked = 0
@@ -76,10 +86,4 @@ async function main({ count, settleMs }) {
   }
 }
 
-process.once('message', async (options) => {
-  try {
-    process.send({ result: await main(options) }, () => process.exit(0))
-  } catch (error) {
-    process.send({ error: error.stack ?? String(error) }, () => process.exit(1))
-  }
-})
+answerParent(main)

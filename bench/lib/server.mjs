@@ -111,6 +111,13 @@ export class Server {
     throw new Error(`piecework serve did not answer /health within ${timeoutMs} ms:\n${this.tail()}`)
   }
 
+  /** The value of one series of /metrics (`pattern` a regular expression), NaN when absent. */
+  async metric(pattern) {
+    const { body } = await request(`${this.url}/metrics`)
+    const match = new RegExp(`^${pattern} (\\S+)$`, 'm').exec(String(body))
+    return match ? Number(match[1]) : Number.NaN
+  }
+
   /** The last lines the processes wrote, for error messages. */
   tail(n = 40) {
     return this.output.split('\n').slice(-n).join('\n')

@@ -52,6 +52,74 @@ export function parkedWorkflow(id, delay) {
   }
 }
 
+/** One data.set step with `forEach` over `input.xs`: each item doubled, `concurrency` at a time. */
+export function forEachWorkflow(id, concurrency) {
+  const items = '{{ input.xs }}'
+  return {
+    id,
+    trigger: { uses: 'manual' },
+    steps: [
+      {
+        id: 'double',
+        uses: 'data.set',
+        forEach: concurrency === undefined ? items : { items, concurrency },
+        with: { value: '{{ item * 2 }}' },
+      },
+    ],
+    output: '{{ { "count": $count(steps.double.output), "last": steps.double.output[-1] } }}',
+  }
+}
+
+/** A data.set step that adds one to `n` of its input. */
+function increment(id, needs) {
+  return {
+    id,
+    uses: 'data.set',
+    ...(needs ? { needs: [needs] } : {}),
+    with: { value: { n: '{{ input.n + 1 }}' } },
+  }
+}
+
+/**
+ * Sub-workflows three levels deep: `<prefix>-a` calls `<prefix>-b`, which calls `<prefix>-c` (each
+ * call a workflow.run between two increments; c is two increments), and the same six increments in
+ * one line (`<prefix>-inline`). Every one of them answers `{ n: input.n + 6 }`.
+ */
+export function subWorkflowChain(prefix) {
+  const level = (name, callee) => ({
+    id: `${prefix}-${name}`,
+    trigger: { uses: 'manual' },
+    steps: callee
+      ? [
+          increment('first'),
+          { id: 'call', uses: 'workflow.run', needs: ['first'], with: { workflow: `${prefix}-${callee}` } },
+          increment('last', 'call'),
+        ]
+      : [increment('first'), increment('last', 'first')],
+    output: '{{ steps.last.output }}',
+  })
+  const inline = {
+    id: `${prefix}-inline`,
+    trigger: { uses: 'manual' },
+    steps: [1, 2, 3, 4, 5, 6].map((i) => increment(`s${i}`, i > 1 ? `s${i - 1}` : undefined)),
+    output: '{{ steps.s6.output }}',
+  }
+  return { top: level('a', 'b'), all: [level('c'), level('b', 'c'), level('a', 'b'), inline], inline }
+}
+
+/** A run that waits for the signal `go` (no timeout) and then sets a value from its data. */
+export function signalWorkflow(id) {
+  return {
+    id,
+    trigger: { uses: 'manual' },
+    steps: [
+      { id: 'wait', uses: 'flow.wait', with: { signal: 'go' } },
+      { id: 'after', uses: 'data.set', needs: ['wait'], with: { value: { woke: '{{ input }}' } } },
+    ],
+    output: '{{ steps.after.output }}',
+  }
+}
+
 /** An idempotent POST to the counting server, tagged with the run and the step. */
 function effect(id, needs, url) {
   return {
