@@ -455,13 +455,33 @@ export class Engine {
     }
   }
 
-  /** A run with nothing but distant timers leaves memory; its due times stay in the database. */
+  /**
+   * A run with nothing but distant timers leaves memory; its due times stay in the database. One
+   * that waits only for signals (a person, a child run) leaves once it has waited `passivateAfter`:
+   * a child that ends at once finds its parent still here.
+   */
   private settled(supervisor: Supervisor): void {
     // without the poller (an engine that was never started, as in `piecework run`) nothing would wake it
     if (!this.recovery.started) return
     const next = supervisor.nextWake()
     if (next === undefined || next - Date.now() < this.options.passivateAfterMs) return
     if (this.supervisors.get(supervisor.state.id) !== supervisor) return
+    if (next === Number.POSITIVE_INFINITY && !this.idleChecks.has(supervisor)) {
+      this.idleChecks.add(supervisor)
+      setTimeout(() => {
+        this.idleChecks.delete(supervisor)
+        if (supervisor.nextWake() === Number.POSITIVE_INFINITY) this.leaveMemory(supervisor)
+      }, this.options.passivateAfterMs).unref()
+      return
+    }
+    if (next !== Number.POSITIVE_INFINITY) this.leaveMemory(supervisor)
+  }
+
+  /** Runs waiting only for signals, to be looked at again once they have waited `passivateAfter`. */
+  private readonly idleChecks = new WeakSet<Supervisor>()
+
+  private leaveMemory(supervisor: Supervisor): void {
+    if (this.supervisors.get(supervisor.state.id) !== supervisor || supervisor.isStopped) return
     supervisor.passivate()
     this.supervisors.delete(supervisor.state.id)
     const fence = { runId: supervisor.state.id, epoch: supervisor.epoch }

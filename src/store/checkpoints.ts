@@ -158,6 +158,7 @@ export class CheckpointWriter {
 
   /** Resolves when every row of this checkpoint is durable. */
   write(checkpoint: Checkpoint): Promise<void> {
+    if (!this.admit(checkpoint)) return Promise.reject(new LeaseLostError(checkpoint.fence!.runId))
     this.add(checkpoint)
     return new Promise((resolve, reject) => {
       this.waiters.push({ checkpoint, resolve, reject })
@@ -187,6 +188,31 @@ export class CheckpointWriter {
       if (this.flushing) await this.flushing.catch(() => {})
       else await this.write({})
     }
+  }
+
+  /**
+   * Rows of a run written under another lease epoch than the rows already waiting for it never
+   * share a commit (one fence per run and batch). The higher epoch wins: rows under a lower one
+   * would be refused by their fence anyway (the run was taken since), so they are dropped now and
+   * their callers told, rather than written under the new epoch (a release of the old holder would
+   * otherwise let go of the new holder's lease).
+   */
+  private admit(checkpoint: Checkpoint): boolean {
+    const fence = checkpoint.fence
+    const pending = fence && this.fences.get(fence.runId)
+    if (!fence || pending === undefined || pending === fence.epoch) return true
+    if (fence.epoch < pending) return false
+    const id = fence.runId
+    this.runs.delete(id)
+    for (const [key, row] of this.steps) if (row.run_id === id) this.steps.delete(key)
+    for (const [key, row] of this.items) if (row.run_id === id) this.items.delete(key)
+    this.logs = this.logs.filter((row) => row.run_id !== id)
+    this.takes = this.takes.filter((row) => row.run_id !== id)
+    this.signals = this.signals.filter((row) => row.sender_run_id !== id)
+    const stale = this.waiters.filter((w) => w.checkpoint.fence?.runId === id)
+    this.waiters = this.waiters.filter((w) => w.checkpoint.fence?.runId !== id)
+    for (const waiter of stale) waiter.reject(new LeaseLostError(id))
+    return true
   }
 
   private add({ newRuns, runs, steps, logs, items, takes, signals, fence }: Checkpoint): void {

@@ -90,7 +90,7 @@ export const StepStateEntity = defineEntity({
     itemsTotal: p.integer().nullable(),
   }),
   primaryKeys: ['runId', 'stepId'],
-  indexes: [{ properties: ['status', 'wakeAt'] }, { properties: ['waitSignal', 'status'] }],
+  indexes: [{ properties: ['status', 'wakeAt'] }, { properties: ['waitSignal', 'status', 'runId'] }],
 })
 
 export const StepItemEntity = defineEntity({

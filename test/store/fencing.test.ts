@@ -60,6 +60,30 @@ const stepsOf = async (runId: string) =>
   )
 
 describe(`fenced checkpoints (${TEST_DB})`, () => {
+  it('never writes a release of an old epoch under the new one when both wait for the same commit', async () => {
+    await writer.write({ newRuns: [newRun('e1', 'waiting')], fence: { runId: 'e1', epoch: 1 } })
+    // the run is let go (passivated) and taken back at once, before the release is written
+    const release = writer
+      .write({ runs: [{ id: 'e1', owner: null, lease_until: null }], fence: { runId: 'e1', epoch: 1 } })
+      .catch((error: unknown) => error)
+    await db.knex('runs').where({ id: 'e1' }).update({ lease_epoch: 2 })
+    const next = writer.write({
+      steps: [stepRow('e1', 'a', 'succeeded')],
+      runs: [{ id: 'e1', status: 'succeeded' }],
+      fence: { runId: 'e1', epoch: 2 },
+    })
+    // a late write of the old epoch is refused at once
+    const late = writer
+      .write({ steps: [stepRow('e1', 'b', 'running')], fence: { runId: 'e1', epoch: 1 } })
+      .catch((error: unknown) => error)
+    expect(await release).toBeInstanceOf(LeaseLostError)
+    expect(await late).toBeInstanceOf(LeaseLostError)
+    await expect(next).resolves.toBeUndefined()
+    const [e1] = await db.knex('runs').where({ id: 'e1' })
+    expect([e1.status, e1.owner, Number(e1.lease_epoch)]).toEqual(['succeeded', ME, 2])
+    expect(await stepsOf('e1')).toEqual(['a:succeeded'])
+  })
+
   it('writes a run held with its epoch, and refuses one taken over, writing none of its rows', async () => {
     await writer.write({ newRuns: [newRun('f1'), newRun('f2')], fence: { runId: 'f1', epoch: 1 } })
     // another process takes f2 over: new owner, new epoch

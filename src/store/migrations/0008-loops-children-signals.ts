@@ -23,7 +23,8 @@ export class Migration0008LoopsChildrenSignals extends SchemaMigration {
         t.string('child_run_id').nullable()
         /** For a `forEach` step: how many items it has (once they are known). */
         t.integer('items_total').nullable()
-        t.index(['wait_signal', 'status'], 'step_states_wait_signal_status_index')
+        // the run last: a look-up by signal, status and run reads only that run's waiting step
+        t.index(['wait_signal', 'status', 'run_id'], 'step_states_wait_signal_status_run_id_index')
       }),
     )
     this.change((schema) =>
