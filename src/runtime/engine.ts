@@ -31,6 +31,7 @@ import {
   runsWaitingFor,
   stepsWaitingFor,
   untakenSignals,
+  untakenSignalsOf,
   waitedChildren,
 } from '../store/signals.js'
 import { WorkflowStore } from '../store/workflows.js'
@@ -166,7 +167,13 @@ export class Engine {
       limits: definitionLimits(options.limits),
     })
     this.writer = new CheckpointWriter(checkpointExecutor(db, this.owner))
-    this.leases = new Leases(db.knex, this.owner, options.leaseMs ?? ENGINE_DEFAULTS.leaseMs, db.kind)
+    this.leases = new Leases(
+      db.knex,
+      this.owner,
+      options.leaseMs ?? ENGINE_DEFAULTS.leaseMs,
+      db.kind,
+      this.reads,
+    )
     const passivateAfterMs = options.passivateAfterMs ?? ENGINE_DEFAULTS.passivateAfterMs
     this.recovery = new RunRecovery(
       this.leases,
@@ -197,7 +204,7 @@ export class Engine {
     this.links = {
       startChild: (child) => this.startChild(child),
       endedItems: (runId, stepId) => endedItems(this.db.knex, runId, stepId),
-      untakenSignals: async (runId) => (await untakenSignals(this.db.knex, [runId])).get(runId) ?? [],
+      untakenSignals: (runId) => untakenSignalsOf(this.reads, runId),
       signalUrl: options.signalUrl,
     }
     this.events.setMaxListeners(0)
@@ -510,9 +517,17 @@ export class Engine {
     epochs?: Map<string, number>,
   ): Promise<Supervisor[]> {
     if (ids.length === 0) return []
-    const runs: Record<string, unknown>[] = await this.db.knex('runs').whereIn('id', ids)
-    const rows: StepRow[] = await this.db.knex('step_states').whereIn('run_id', ids)
-    const signals = await untakenSignals(this.db.knex, ids)
+    // one run (a signal or a child's end woke it) through prepared statements; a batch through knex
+    const one = ids.length === 1 ? ids[0]! : undefined
+    const runs: Record<string, unknown>[] = one
+      ? await this.reads.all('select * from runs where id = ?', [one])
+      : await this.db.knex('runs').whereIn('id', ids)
+    const rows: StepRow[] = one
+      ? await this.reads.all('select * from step_states where run_id = ?', [one])
+      : await this.db.knex('step_states').whereIn('run_id', ids)
+    const signals = one
+      ? new Map([[one, await untakenSignalsOf(this.reads, one)]])
+      : await untakenSignals(this.db.knex, ids)
     const byRun = new Map<string, StepRow[]>()
     for (const row of rows) byRun.set(row.run_id, [...(byRun.get(row.run_id) ?? []), row])
     const supervisors: Supervisor[] = []
@@ -730,7 +745,7 @@ export class Engine {
     }
     const live = this.supervisors.get(runId)
     if (live) return { taken: live.deliver({ id, name, data: data ?? null }) }
-    const [waiting] = await stepsWaitingFor(this.db.knex, runId, name)
+    const [waiting] = await stepsWaitingFor(this.reads, runId, name)
     void this.wake(runId).catch(() => {})
     return { taken: waiting ?? null }
   }

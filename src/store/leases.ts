@@ -5,6 +5,11 @@
 // fencing token every later write for the run must carry (src/store/checkpoints.ts). Lease times
 // come from the database's clock on PostgreSQL, so that hosts whose clocks differ agree on them.
 import type { Knex } from '@mikro-orm/knex'
+import type { HotReads } from './orm.js'
+
+const ACTIVE = ['queued', 'running', 'waiting']
+/** The database's clock in epoch ms (PostgreSQL). */
+const PG_NOW = '(extract(epoch from clock_timestamp()) * 1000)::bigint'
 
 export interface ClaimOptions {
   now: number
@@ -32,6 +37,8 @@ export class Leases {
     readonly owner: string,
     readonly leaseMs: number,
     private readonly kind: 'sqlite' | 'postgres' = 'sqlite',
+    /** Prepared statements for the hot path of `take` (a signal waking a passivated run). */
+    private readonly reads?: HotReads,
   ) {}
 
   /** Now, in epoch ms: the database's clock on PostgreSQL; on SQLite (one host) this process's. */
@@ -100,11 +107,8 @@ export class Leases {
   }
 
   /** Takes one run now, if nobody else holds it (with `statuses` it may have): its new epoch. */
-  async take(
-    id: string,
-    now: number,
-    statuses = ['queued', 'running', 'waiting'],
-  ): Promise<number | undefined> {
+  async take(id: string, now: number, statuses: string[] = ACTIVE): Promise<number | undefined> {
+    if (this.reads && statuses === ACTIVE) return this.takeActive(this.reads, id, now)
     // an ended run is held by nobody, whatever its row still says
     const ended = statuses.every((s) => s === 'succeeded' || s === 'failed' || s === 'cancelled')
     const query = this.knex('runs').where({ id }).whereIn('status', statuses)
@@ -119,6 +123,24 @@ export class Leases {
         lease_epoch: this.knex.raw('lease_epoch + 1'),
       })
       .returning(['lease_epoch'])
+    return row === undefined ? undefined : Number(row.lease_epoch)
+  }
+
+  /** `take` of an unfinished run as one prepared statement (the clock as in `now`/`until`). */
+  private async takeActive(reads: HotReads, id: string, now: number): Promise<number | undefined> {
+    const sql =
+      this.kind === 'sqlite'
+        ? 'update runs set owner = ?, lease_until = ?, lease_epoch = lease_epoch + 1' +
+          " where id = ? and status in ('queued', 'running', 'waiting')" +
+          ' and (owner is null or owner = ? or lease_until < ?) returning lease_epoch'
+        : `update runs set owner = ?, lease_until = ${PG_NOW} + ?, lease_epoch = lease_epoch + 1` +
+          " where id = ? and status in ('queued', 'running', 'waiting')" +
+          ` and (owner is null or owner = ? or lease_until < ${PG_NOW}) returning lease_epoch`
+    const values =
+      this.kind === 'sqlite'
+        ? [this.owner, now + this.leaseMs, id, this.owner, now]
+        : [this.owner, this.leaseMs, id, this.owner]
+    const row = await reads.first<{ lease_epoch: number | string }>(sql, values)
     return row === undefined ? undefined : Number(row.lease_epoch)
   }
 

@@ -59,12 +59,26 @@ export async function runsWaitingFor(knex: Knex, name: string, key: string | nul
   return rows.map((r) => r.run_id)
 }
 
-/** The step of a run that waits for a signal of this name, if any (first in definition order is the engine's call). */
-export async function stepsWaitingFor(knex: Knex, runId: string, name: string): Promise<string[]> {
-  const rows: { step_id: string }[] = await knex('step_states')
-    .select('step_id')
-    .where({ run_id: runId, wait_signal: name, status: 'waiting' })
+/** The steps of a run that wait for a signal of this name (which takes it is the engine's call). */
+export async function stepsWaitingFor(reads: HotReads, runId: string, name: string): Promise<string[]> {
+  const rows = await reads.all<{ step_id: string }>(
+    "select step_id from step_states where wait_signal = ? and status = 'waiting' and run_id = ?",
+    [name, runId],
+  )
   return rows.map((r) => r.step_id)
+}
+
+/** The signals of one run that no step has taken yet, oldest first (a prepared statement). */
+export async function untakenSignalsOf(reads: HotReads, runId: string): Promise<BufferedSignal[]> {
+  const rows = await reads.all<{ id: number | string; name: string; data: string | null }>(
+    'select id, name, data from signals where run_id = ? and taken_at is null order by id',
+    [runId],
+  )
+  return rows.map((r) => ({
+    id: Number(r.id),
+    name: r.name,
+    data: r.data === null ? null : JSON.parse(r.data),
+  }))
 }
 
 /** The items of a `forEach` step that have ended. */
