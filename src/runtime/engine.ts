@@ -717,10 +717,27 @@ export class Engine {
     const live = this.supervisors.get(runId)
     if (live) return live.checkSignals()
     if (!this.accepting) return
-    const epoch = await this.leases.take(runId, Date.now())
-    if (epoch === undefined) return
-    if (this.supervisors.has(runId)) return
-    await this.resumeClaimed([{ id: runId, epoch, takenOver: false }])
+    // runs woken in one turn of the event loop are taken and rebuilt together
+    this.toWake.add(runId)
+    this.waking ??= new Promise((resolve) => setImmediate(resolve)).then(() => this.wakeAll())
+    return this.waking
+  }
+
+  private readonly toWake = new Set<string>()
+  private waking: Promise<void> | undefined
+
+  private async wakeAll(): Promise<void> {
+    const ids = [...this.toWake].filter((id) => !this.supervisors.has(id))
+    this.toWake.clear()
+    this.waking = undefined
+    if (ids.length === 0) return
+    const now = Date.now()
+    const claimed =
+      ids.length === 1
+        ? [{ id: ids[0]!, epoch: await this.leases.take(ids[0]!, now), takenOver: false }]
+        : await this.leases.takeMany(ids, now)
+    const taken = claimed.filter((c): c is Claimed => c.epoch !== undefined && !this.supervisors.has(c.id))
+    if (taken.length > 0) await this.resumeClaimed(taken)
   }
 
   /** Child runs that a run waited for are cancelled when it fails or is cancelled. */

@@ -126,6 +126,23 @@ export class Leases {
     return row === undefined ? undefined : Number(row.lease_epoch)
   }
 
+  /** Takes the unfinished runs among these that nobody else holds, each with a new epoch. */
+  async takeMany(ids: string[], now: number): Promise<Claimed[]> {
+    const rows: { id: string; lease_epoch: number | string }[] = await this.knex('runs')
+      .whereIn('id', ids)
+      .whereIn('status', ACTIVE)
+      .andWhere((q) =>
+        q.whereNull('owner').orWhere('owner', this.owner).orWhere('lease_until', '<', this.now(now)),
+      )
+      .update({
+        owner: this.owner,
+        lease_until: this.until(now),
+        lease_epoch: this.knex.raw('lease_epoch + 1'),
+      })
+      .returning(['id', 'lease_epoch'])
+    return rows.map((r) => ({ id: r.id, epoch: Number(r.lease_epoch), takenOver: false }))
+  }
+
   /** `take` of an unfinished run as one prepared statement (the clock as in `now`/`until`). */
   private async takeActive(reads: HotReads, id: string, now: number): Promise<number | undefined> {
     const sql =
