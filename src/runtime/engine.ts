@@ -27,9 +27,8 @@ import { type Database, HotReads, openDatabase } from '../store/orm.js'
 import { type RunView, readRun } from '../store/runs.js'
 import {
   endedItems,
-  insertSignal,
   runsWaitingFor,
-  stepsWaitingFor,
+  SignalInbox,
   untakenSignals,
   untakenSignalsOf,
   waitedChildren,
@@ -129,6 +128,8 @@ export class Engine {
   readonly workflows: WorkflowStore
   readonly owner = randomUUID()
   private readonly writer: CheckpointWriter
+  /** Where signals are stored, durable before they are answered. */
+  private readonly inbox: SignalInbox
   /** Reads on the hot paths (a run's start, a run read back) outside knex's query building. */
   private readonly reads: HotReads
   private readonly dispatcher: StepDispatcher
@@ -167,6 +168,7 @@ export class Engine {
       limits: definitionLimits(options.limits),
     })
     this.writer = new CheckpointWriter(checkpointExecutor(db, this.owner))
+    this.inbox = new SignalInbox(db, this.reads)
     this.leases = new Leases(
       db.knex,
       this.owner,
@@ -755,16 +757,15 @@ export class Engine {
       throw new ValidationError(`'${name}' is not a signal name`, [
         { path: 'name', message: 'must be letters, digits, _ . - (at most 100)' },
       ])
-    const id = await insertSignal(this.reads, runId, name, data ?? null, Date.now())
-    if (id === undefined) {
+    const stored = await this.inbox.store(runId, name, data ?? null, Date.now())
+    if (stored === undefined) {
       const run = await this.getRun(runId)
       throw new ConflictError(`run ${runId} is ${run.status}: it takes no more signals`)
     }
     const live = this.supervisors.get(runId)
-    if (live) return { taken: live.deliver({ id, name, data: data ?? null }) }
-    const [waiting] = await stepsWaitingFor(this.reads, runId, name)
+    if (live) return { taken: live.deliver({ id: stored.id, name, data: data ?? null }) }
     void this.wake(runId).catch(() => {})
-    return { taken: waiting ?? null }
+    return { taken: stored.waiting[0] ?? null }
   }
 
   /** Sends a signal to every run with a step waiting for its name and key: how many it reached. */

@@ -4,7 +4,7 @@
 import type { Knex } from '@mikro-orm/knex'
 import type { BufferedSignal } from '../model/signal.js'
 import type { ItemRow } from './checkpoints.js'
-import type { HotReads } from './orm.js'
+import type { Database, HotReads, SqliteConnection } from './orm.js'
 
 const ACTIVE = ['queued', 'running', 'waiting']
 
@@ -17,12 +17,12 @@ export async function insertSignal(
   now: number,
 ): Promise<number | undefined> {
   // one statement: the run's status is checked where the row is written
-  const row = await reads.first<{ id: number | string }>(
-    'insert into signals (run_id, name, data, created_at)' +
-      ' select id, cast(? as text), cast(? as text), cast(? as bigint) from runs' +
-      " where id = ? and status in ('queued', 'running', 'waiting') returning id",
-    [name, JSON.stringify(data ?? null), now, runId],
-  )
+  const row = await reads.first<{ id: number | string }>(INSERT_SIGNAL, [
+    name,
+    JSON.stringify(data ?? null),
+    now,
+    runId,
+  ])
   return row === undefined ? undefined : Number(row.id)
 }
 
@@ -61,10 +61,7 @@ export async function runsWaitingFor(knex: Knex, name: string, key: string | nul
 
 /** The steps of a run that wait for a signal of this name (which takes it is the engine's call). */
 export async function stepsWaitingFor(reads: HotReads, runId: string, name: string): Promise<string[]> {
-  const rows = await reads.all<{ step_id: string }>(
-    "select step_id from step_states where wait_signal = ? and status = 'waiting' and run_id = ?",
-    [name, runId],
-  )
+  const rows = await reads.all<{ step_id: string }>(WAITING_STEPS, [name, runId])
   return rows.map((r) => r.step_id)
 }
 
@@ -93,4 +90,90 @@ export async function waitedChildren(knex: Knex, parentRunId: string): Promise<s
     .where({ parent_run_id: parentRunId, parent_waits: 1 })
     .whereIn('status', ACTIVE)
   return rows.map((r) => r.id)
+}
+
+/** A signal as stored: its id, and the steps of its run that wait for its name. */
+export interface StoredSignal {
+  id: number
+  waiting: string[]
+}
+
+const INSERT_SIGNAL =
+  'insert into signals (run_id, name, data, created_at)' +
+  ' select id, cast(? as text), cast(? as text), cast(? as bigint) from runs' +
+  " where id = ? and status in ('queued', 'running', 'waiting') returning id"
+const WAITING_STEPS =
+  "select step_id from step_states where wait_signal = ? and status = 'waiting' and run_id = ?"
+
+interface Pending {
+  args: [runId: string, name: string, data: unknown, now: number]
+  resolve: (stored: StoredSignal | undefined) => void
+  reject: (error: unknown) => void
+}
+
+/**
+ * Stores signals, each durable before it is answered. On SQLite the signals that arrive in one turn
+ * of the event loop share one transaction (as checkpoints share a commit); on PostgreSQL each is
+ * one statement on the pool.
+ */
+export class SignalInbox {
+  private queue: Pending[] = []
+  private scheduled = false
+  private readonly statements = new Map<string, ReturnType<SqliteConnection['prepare']>>()
+
+  constructor(
+    private readonly db: Pick<Database, 'sqlite'>,
+    private readonly reads: HotReads,
+  ) {}
+
+  /** Stores a signal for a run that has not ended; undefined when it has ended (or is not there). */
+  store(runId: string, name: string, data: unknown, now: number): Promise<StoredSignal | undefined> {
+    if (!this.db.sqlite) return this.storeOne(runId, name, data, now)
+    return new Promise((resolve, reject) => {
+      this.queue.push({ args: [runId, name, data, now], resolve, reject })
+      if (this.scheduled) return
+      this.scheduled = true
+      setImmediate(() => this.flush(this.db.sqlite!))
+    })
+  }
+
+  private async storeOne(runId: string, name: string, data: unknown, now: number) {
+    const id = await insertSignal(this.reads, runId, name, data, now)
+    return id === undefined ? undefined : { id, waiting: await stepsWaitingFor(this.reads, runId, name) }
+  }
+
+  private flush(sqlite: SqliteConnection): void {
+    // knex may hold a transaction open on this connection (a claim): never write into it
+    if (sqlite.inTransaction) {
+      setImmediate(() => this.flush(sqlite))
+      return
+    }
+    const batch = this.queue
+    this.queue = []
+    this.scheduled = false
+    const insert = this.statement(sqlite, INSERT_SIGNAL)
+    const waiting = this.statement(sqlite, WAITING_STEPS)
+    try {
+      const stored = sqlite.transaction(() =>
+        batch.map(({ args: [runId, name, data, now] }) => {
+          const [row] = insert.all(name, JSON.stringify(data ?? null), now, runId) as { id: number }[]
+          if (!row) return undefined
+          const steps = waiting.all(name, runId) as { step_id: string }[]
+          return { id: Number(row.id), waiting: steps.map((r) => r.step_id) }
+        }),
+      )()
+      for (const [i, item] of batch.entries()) item.resolve(stored[i])
+    } catch (error) {
+      for (const item of batch) item.reject(error)
+    }
+  }
+
+  private statement(sqlite: SqliteConnection, sql: string) {
+    let statement = this.statements.get(sql)
+    if (!statement) {
+      statement = sqlite.prepare(sql)
+      this.statements.set(sql, statement)
+    }
+    return statement
+  }
 }
