@@ -133,17 +133,3 @@ export function pause(ms: number, signal: AbortSignal): Promise<void> {
     signal.addEventListener('abort', done, { once: true })
   })
 }
-
-/** A `forEach` step's items by outcome, for the run record. */
-export interface ItemCounts {
-  total: number
-  succeeded: number
-  failed: number
-  running: number
-}
-
-export function itemCounts(total: number, ended: { ok: boolean }[]): ItemCounts {
-  const succeeded = ended.filter((r) => r.ok).length
-  const failed = ended.length - succeeded
-  return { total, succeeded, failed, running: Math.max(0, total - succeeded - failed) }
-}
