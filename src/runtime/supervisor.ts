@@ -16,10 +16,9 @@ import type {
 import { stepRow } from '../store/step-rows.js'
 import type { LogLevel, StepReply, StepTask } from '../workers/protocol.js'
 import type { StepRunner } from './dispatch.js'
-import { type ItemAttempt, type ItemResult, pause, runItems } from './for-each.js'
+import { ForEachSteps, failure } from './for-each-step.js'
 import { stepInputs } from './join.js'
 import { defaultRunOutput } from './output.js'
-import { retryDelay } from './retry.js'
 import { runFunctions, type SignalUrlMaker } from './run-functions.js'
 import {
   type BufferedSignal,
@@ -116,8 +115,8 @@ export class Supervisor {
   epoch = 1
   /** Signals taken in this process, by the step that took them (`step[index]` for an item). */
   private readonly taken = new Map<number, string>()
-  /** `forEach` items waiting for the end of their child run, by the child's run id. */
-  private readonly childWaiters = new Map<string, (signal: BufferedSignal) => void>()
+  /** The `forEach` steps of the run, as they run here. */
+  private readonly forEach: ForEachSteps
 
   constructor(
     readonly workflow: CompiledWorkflow,
@@ -131,6 +130,26 @@ export class Supervisor {
     })
     for (const step of state.steps.values())
       if (step.handle !== undefined) this.outputs[step.id] = { output: step.output }
+    const self = this
+    this.forEach = new ForEachSteps({
+      state,
+      deps,
+      taken: this.taken,
+      get epoch() {
+        return self.epoch
+      },
+      get isStopped() {
+        return self.stopped
+      },
+      scope: (input, inputs, item) => this.scope(input, inputs, item),
+      task: (spec, step, props, input, inputs, item) => this.task(spec, step, props, input, inputs, item),
+      startChild: (spec, step, reply, index, attempt) => this.startChild(spec, step, reply, index, attempt),
+      receive: (event) => this.receive(event),
+      checkSignals: () => this.checkSignals(),
+      log: (stepId, level, text, data) => this.log(stepId, level, text, data),
+      takeRow: (signalId, takenBy) => this.takeRow(signalId, takenBy),
+      released: (stepId) => this.aborts.delete(stepId),
+    })
   }
 
   /**
@@ -194,13 +213,7 @@ export class Supervisor {
     if (this.stopped || RUN_ENDED.has(this.state.status)) return null
     const known = this.taken.get(signal.id)
     if (known !== undefined) return known
-    const child = signal.name.startsWith('child:') ? (signal.data as ChildOutcome | null)?.runId : undefined
-    const waiter = child === undefined ? undefined : this.childWaiters.get(child)
-    if (waiter) {
-      this.childWaiters.delete(child!)
-      waiter(signal)
-      return this.taken.get(signal.id) ?? null
-    }
+    if (this.forEach.deliverChildEnd(signal)) return this.taken.get(signal.id) ?? null
     void this.receive({ type: 'signal', signal })
     return this.taken.get(signal.id) ?? null
   }
@@ -343,7 +356,8 @@ export class Supervisor {
    * child run): only someone sending a signal can move it on.
    */
   waitsOnlyForSignals(): boolean {
-    if (this.state.status !== 'waiting' || this.aborts.size > 0 || this.childWaiters.size > 0) return false
+    if (this.state.status !== 'waiting' || this.aborts.size > 0 || this.forEach.waitingForChildren)
+      return false
     for (const step of this.state.steps.values()) {
       if (step.status !== 'waiting') continue
       if (!step.wait || step.wait.until !== undefined || step.wait.signal.startsWith('child:')) return false
@@ -412,7 +426,7 @@ export class Supervisor {
         if (!this.deps.leaseValid()) await new Promise((resolve) => setTimeout(resolve, 500))
       }
       const { input, inputs } = stepInputs(spec.needs, step.mailbox, this.trigger)
-      if (spec.forEach) return await this.runForEach(spec, step, input, inputs, controller!.signal)
+      if (spec.forEach) return await this.forEach.run(spec, step, input, inputs, controller!.signal)
       let props: unknown
       try {
         props = await renderTemplate(spec.props, this.scope(input, inputs))
@@ -520,275 +534,6 @@ export class Supervisor {
     }
   }
 
-  /** Runs a `forEach` step: its items (src/runtime/for-each.ts), then one event for the step. */
-  private async runForEach(
-    spec: CompiledStep,
-    step: StepState,
-    input: unknown,
-    inputs: Record<string, unknown>,
-    signal: AbortSignal,
-  ): Promise<void> {
-    const stepId = spec.id
-    let items: unknown
-    try {
-      items = await renderTemplate(spec.forEach!.items, this.scope(input, inputs))
-    } catch (error) {
-      const message = `step '${stepId}': forEach: ${(error as Error).message}`
-      return this.receive({
-        type: 'failed',
-        stepId,
-        error: { code: 'EXPRESSION', message },
-        retryable: false,
-      })
-    }
-    if (!Array.isArray(items)) {
-      const got = items === null ? 'null' : typeof items
-      const message = `step '${stepId}': forEach items must be an array, got ${got}`
-      return this.receive({
-        type: 'failed',
-        stepId,
-        error: { code: 'EXPRESSION', message },
-        retryable: false,
-      })
-    }
-    if (items.length > this.deps.limits.maxItems) {
-      const message = `step '${stepId}': forEach has ${items.length} items, over the limit of ${this.deps.limits.maxItems} (runs.maxItems)`
-      return this.receive({
-        type: 'failed',
-        stepId,
-        error: { code: 'TOO_MANY_ITEMS', message },
-        retryable: false,
-      })
-    }
-    if (step.itemsTotal !== items.length) await this.receive({ type: 'items', stepId, total: items.length })
-    if (this.stopped || step.status !== 'running') return
-    const finished = new Map<number, ItemResult>()
-    // the ends of children that came while the step was parked (or before a restart) are buffered
-    if (step.attempts > 0 && spec.uses === 'workflow.run') await this.checkSignals()
-    if (step.attempts > 0)
-      for (const row of await this.deps.links.endedItems(this.state.id, stepId)) {
-        // items of an earlier start of the step (a retried run) are not this start's
-        if (Number(row.started_at) !== (step.startedAt ?? 0)) continue
-        finished.set(Number(row.idx), {
-          index: Number(row.idx),
-          ok: row.status === 'succeeded',
-          attempts: Number(row.attempts),
-          output: row.output === null ? undefined : JSON.parse(row.output),
-          error: row.error === null ? undefined : JSON.parse(row.error),
-        })
-      }
-    // lanes stop when the step does, or when it parks (src/runtime/for-each.ts has the rules)
-    const lanes: Lanes = { active: 0, waiting: 0, parked: false, stop: new AbortController() }
-    signal.addEventListener('abort', () => lanes.stop.abort(), { once: true })
-    this.lanes.set(stepId, lanes)
-    const outcome = await runItems({
-      items,
-      concurrency: spec.forEach!.concurrency,
-      onError: spec.onError,
-      finished,
-      signal: lanes.stop.signal,
-      attempt: (index, item, attempt, itemSignal) =>
-        this.runItem(spec, step, input, inputs, { value: item, index, attempt }, itemSignal),
-      retryDelay: (attempt, failed) => retryDelay(spec.retry, attempt, failed),
-      ended: (result) => this.itemEnded(stepId, step.startedAt ?? 0, result),
-    }).finally(() => {
-      clearTimeout(lanes.timer)
-      if (this.lanes.get(stepId) === lanes) this.lanes.delete(stepId)
-    })
-    if (lanes.parked && !this.stopped && !signal.aborted && this.deps.accepting()) return this.park(stepId)
-    if (this.stopped || signal.aborted || !this.deps.accepting()) return
-    if (!outcome.ok) return this.receive({ type: 'failed', stepId, error: outcome.error, retryable: false })
-    const size = JSON.stringify(outcome.outputs).length
-    if (
-      size > this.deps.limits.maxOutputBytes &&
-      Buffer.byteLength(JSON.stringify(outcome.outputs)) > this.deps.limits.maxOutputBytes
-    ) {
-      const message = `the items' outputs together are over the limit of ${this.deps.limits.maxOutputBytes} bytes`
-      return this.receive({
-        type: 'failed',
-        stepId,
-        error: { code: 'OUTPUT_TOO_LARGE', message },
-        retryable: false,
-      })
-    }
-    this.receive({ type: 'delivered', stepId, handle: 'out', value: outcome.outputs })
-  }
-
-  /** One attempt of one item of a `forEach` step. */
-  private async runItem(
-    spec: CompiledStep,
-    step: StepState,
-    input: unknown,
-    inputs: Record<string, unknown>,
-    item: { value: unknown; index: number; attempt: number },
-    signal: AbortSignal,
-  ): Promise<ItemAttempt> {
-    let props: unknown
-    try {
-      props = await renderTemplate(spec.props, this.scope(input, inputs, item))
-    } catch (error) {
-      const message = `step '${spec.id}' item ${item.index}: ${(error as Error).message}`
-      return { ok: false, error: { code: 'EXPRESSION', message }, retryable: false }
-    }
-    const lanes = this.lanes.get(spec.id)
-    if (lanes) lanes.active++
-    try {
-      return await this.runItemAction(spec, step, input, inputs, props, item, signal)
-    } finally {
-      if (lanes) lanes.active--
-    }
-  }
-
-  private async runItemAction(
-    spec: CompiledStep,
-    step: StepState,
-    input: unknown,
-    inputs: Record<string, unknown>,
-    props: unknown,
-    item: { value: unknown; index: number; attempt: number },
-    signal: AbortSignal,
-  ): Promise<ItemAttempt> {
-    const reply = await this.deps.steps.run(
-      this.task(spec, step, props, input, inputs, item),
-      signal,
-      (level, msg, data) => this.log(spec.id, level, `[${item.index}] ${msg}`, data),
-    )
-    if (!reply.ok) return { ok: false, ...failure(reply.error) }
-    if (reply.kind === 'fired') return { ok: true, value: JSON.parse(reply.json) }
-    if (reply.kind === 'wait') {
-      // a delay per item: held here, the step is running meanwhile
-      await pause((reply.until ?? 0) - this.deps.now(), signal)
-      return { ok: true, value: JSON.parse(reply.json) }
-    }
-    const started = await this.startChild(spec, step, reply, item.index, item.attempt)
-    if ('error' in started) return { ok: false, error: started.error, retryable: false }
-    const childRunId = started.runId
-    if (!reply.wait) return { ok: true, value: { runId: childRunId }, childRunId }
-    const lanes = this.lanes.get(spec.id)
-    if (lanes) lanes.waiting++
-    this.maybePark(spec.id, lanes)
-    const ended = await this.childEnd(childRunId, spec.id, `${spec.id}[${item.index}]`, signal)
-    if (lanes) lanes.waiting--
-    if (!ended)
-      return { ok: false, error: { code: 'CANCELLED', message: 'the item was stopped' }, retryable: false }
-    const key = `${spec.id}\u0000${item.index}`
-    this.itemTakes.set(key, [...(this.itemTakes.get(key) ?? []), ended.id])
-    const child = ended.data as ChildOutcome
-    if (child.status === 'succeeded') return { ok: true, value: child.output ?? null, childRunId }
-    const why = child.error ? `${child.error.code}: ${child.error.message}` : child.status
-    return {
-      childRunId,
-      ok: false,
-      error: {
-        code: 'CHILD_FAILED',
-        message: `the child run ${started.runId} ${child.status} (${why})`,
-        details: { runId: started.runId, error: child.error ?? null },
-      },
-      retryable: true,
-    }
-  }
-
-  /** The lanes of each `forEach` step running here: how many items run, and how many wait for a child. */
-  private readonly lanes = new Map<string, Lanes>()
-
-  /**
-   * When every item of a `forEach` step has waited for its child run for a while (children that
-   * wait for people, say), the step parks: its lanes stop and it waits for the end of any of its
-   * children, so that the run can leave memory. What the items had taken of their children's ends
-   * is not durable yet: it is given back, and read again from the database when the step goes on.
-   */
-  private maybePark(stepId: string, lanes: Lanes | undefined): void {
-    const after = this.deps.parkAfterMs?.()
-    if (!lanes || after === undefined) return
-    clearTimeout(lanes.timer)
-    lanes.timer = setTimeout(() => {
-      if (this.lanes.get(stepId) !== lanes || lanes.active === 0 || lanes.waiting < lanes.active) return
-      lanes.parked = true
-      lanes.stop.abort()
-    }, after)
-    lanes.timer.unref?.()
-  }
-
-  private park(stepId: string): Promise<void> {
-    for (const [key, ids] of this.itemTakes) {
-      if (!key.startsWith(`${stepId}\u0000`)) continue
-      for (const id of ids) {
-        this.taken.delete(id)
-        this.state.taken?.delete(id)
-      }
-      this.itemTakes.delete(key)
-    }
-    // the step no longer runs anything: the run may leave memory once this is durable
-    this.aborts.delete(stepId)
-    return this.receive({ type: 'waiting', stepId, value: null, wait: { signal: childSignal(stepId) } })
-  }
-
-  /** Child ends taken by `forEach` items, by item: checkpointed with the item's row. */
-  private readonly itemTakes = new Map<string, number[]>()
-
-  /** Resolves with the end of a child run an item waits for (buffered already, or when it comes). */
-  private childEnd(
-    runId: string,
-    stepId: string,
-    takenBy: string,
-    signal: AbortSignal,
-  ): Promise<BufferedSignal | undefined> {
-    const name = childSignal(stepId)
-    const buffered = this.state.signals.find(
-      (s) => s.name === name && (s.data as ChildOutcome | null)?.runId === runId,
-    )
-    if (buffered) {
-      this.state.signals = this.state.signals.filter((s) => s !== buffered)
-      this.taken.set(buffered.id, takenBy)
-      return Promise.resolve(buffered)
-    }
-    return new Promise((resolve) => {
-      const onAbort = () => {
-        this.childWaiters.delete(runId)
-        resolve(undefined)
-      }
-      signal.addEventListener('abort', onAbort, { once: true })
-      this.childWaiters.set(runId, (s) => {
-        signal.removeEventListener('abort', onAbort)
-        this.taken.set(s.id, takenBy)
-        resolve(s)
-      })
-    })
-  }
-
-  /** An item ended: its row (and the child's end it took) go into the next checkpoint. */
-  private itemEnded(stepId: string, stepStartedAt: number, result: ItemResult): void {
-    const key = `${stepId}\u0000${result.index}`
-    const takeIds = this.itemTakes.get(key) ?? []
-    this.itemTakes.delete(key)
-    const now = this.deps.now()
-    void this.deps.writer
-      .write({
-        items: [
-          {
-            run_id: this.state.id,
-            step_id: stepId,
-            idx: result.index,
-            status: result.ok ? 'succeeded' : 'failed',
-            attempts: result.attempts,
-            output: result.ok ? JSON.stringify(result.output ?? null) : null,
-            error: result.ok ? null : JSON.stringify(result.error),
-            child_run_id: result.childRunId ?? null,
-            // the start of the step the item belongs to: a retried run's step starts anew
-            started_at: stepStartedAt,
-            finished_at: now,
-          },
-        ],
-        takes:
-          takeIds.length === 0
-            ? undefined
-            : takeIds.map((id) => this.takeRow(id, `${stepId}[${result.index}]`)),
-        fence: { runId: this.state.id, epoch: this.epoch },
-      })
-      // a refused item row means the run was lost: the step's own checkpoint stops the supervisor
-      .catch(() => {})
-  }
-
   /** Retries and failures go into the run's own log. */
   private logOutcome(step: StepState): void {
     if (!step.error || step.status === 'succeeded') return
@@ -846,25 +591,6 @@ export class Supervisor {
 
   row(step: StepState): StepRow {
     return stepRow(this.state.id, step)
-  }
-}
-
-/** A `forEach` step's items in flight here (see Supervisor.maybePark). */
-interface Lanes {
-  active: number
-  waiting: number
-  parked: boolean
-  stop: AbortController
-  timer?: NodeJS.Timeout
-}
-
-/** A failed reply as the fields of a `failed` event. */
-function failure(error: Extract<StepReply, { ok: false }>['error']) {
-  const { code, message, details } = error
-  return {
-    error: details === undefined ? { code, message } : { code, message, details },
-    retryable: error.retryable,
-    retryAfterMs: error.retryAfterMs,
   }
 }
 
