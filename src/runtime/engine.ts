@@ -9,7 +9,7 @@ import type { CompiledWorkflow } from '../definition/compile.js'
 import { type DefinitionLimits, definitionLimits } from '../definition/limits.js'
 import { type ExpressionLimits, expressionLimits } from '../definition/template.js'
 import { ConflictError, EngineError, NotFoundError, ValidationError } from '../errors.js'
-import { type Credentials, SIGNAL_NAME } from '../piece-sdk/define.js'
+import type { Credentials } from '../piece-sdk/define.js'
 import { loadPieces, type PieceRegistry } from '../piece-sdk/registry.js'
 import { type PieceSource, resolvePieceSources } from '../piece-sdk/sources.js'
 import type { SandboxEvent } from '../sandbox/sandbox-pool.js'
@@ -27,7 +27,6 @@ import { type Database, HotReads, openDatabase } from '../store/orm.js'
 import { type RunView, readRun } from '../store/runs.js'
 import {
   endedItems,
-  runsWaitingFor,
   SignalInbox,
   untakenSignals,
   untakenSignalsOf,
@@ -43,6 +42,7 @@ import { type DeployResult, WorkflowCatalog } from './workflow-catalog.js'
 export type { DeployResult } from './workflow-catalog.js'
 
 import { resetForRetry, restoreRunState } from './restore.js'
+import { SignalDelivery } from './signal-delivery.js'
 import { newStepState, RUN_ENDED, type RunState, type StepState } from './state.js'
 import { type ChildStart, type RunLinks, Supervisor } from './supervisor.js'
 import { Timers } from './timers.js'
@@ -128,8 +128,8 @@ export class Engine {
   readonly workflows: WorkflowStore
   readonly owner = randomUUID()
   private readonly writer: CheckpointWriter
-  /** Where signals are stored, durable before they are answered. */
-  private readonly inbox: SignalInbox
+  /** Signals to runs, and runs woken by them. */
+  private readonly signals: SignalDelivery
   /** Reads on the hot paths (a run's start, a run read back) outside knex's query building. */
   private readonly reads: HotReads
   private readonly dispatcher: StepDispatcher
@@ -168,7 +168,6 @@ export class Engine {
       limits: definitionLimits(options.limits),
     })
     this.writer = new CheckpointWriter(checkpointExecutor(db, this.owner))
-    this.inbox = new SignalInbox(db, this.reads)
     this.leases = new Leases(
       db.knex,
       this.owner,
@@ -176,6 +175,13 @@ export class Engine {
       db.kind,
       this.reads,
     )
+    this.signals = new SignalDelivery(new SignalInbox(db, this.reads), db.knex, {
+      held: this.supervisors,
+      accepting: () => this.accepting,
+      leases: this.leases,
+      resume: (claimed) => this.resumeClaimed(claimed),
+      getRun: (id) => this.getRun(id),
+    })
     const passivateAfterMs = options.passivateAfterMs ?? ENGINE_DEFAULTS.passivateAfterMs
     this.recovery = new RunRecovery(
       this.leases,
@@ -216,7 +222,7 @@ export class Engine {
       this.endWaiters.delete(runId)
       this.startQueued()
       // the parent waiting for this run learns of its end; a run that failed stops its children
-      if (state.parent?.waits) void this.wake(state.parent.runId).catch(() => {})
+      if (state.parent?.waits) void this.signals.wake(state.parent.runId).catch(() => {})
       if (state.status !== 'succeeded') void this.cancelChildren(runId).catch(() => {})
     })
   }
@@ -711,37 +717,6 @@ export class Engine {
     })
   }
 
-  /**
-   * A run has news in the database (a signal, a child's end): told at once when it is in memory
-   * here; brought back when nobody holds it; else its holder finds it at its next poll.
-   */
-  private async wake(runId: string): Promise<void> {
-    const live = this.supervisors.get(runId)
-    if (live) return live.checkSignals()
-    if (!this.accepting) return
-    // runs woken in one turn of the event loop are taken and rebuilt together
-    this.toWake.add(runId)
-    this.waking ??= new Promise((resolve) => setImmediate(resolve)).then(() => this.wakeAll())
-    return this.waking
-  }
-
-  private readonly toWake = new Set<string>()
-  private waking: Promise<void> | undefined
-
-  private async wakeAll(): Promise<void> {
-    const ids = [...this.toWake].filter((id) => !this.supervisors.has(id))
-    this.toWake.clear()
-    this.waking = undefined
-    if (ids.length === 0) return
-    const now = Date.now()
-    const claimed =
-      ids.length === 1
-        ? [{ id: ids[0]!, epoch: await this.leases.take(ids[0]!, now), takenOver: false }]
-        : await this.leases.takeMany(ids, now)
-    const taken = claimed.filter((c): c is Claimed => c.epoch !== undefined && !this.supervisors.has(c.id))
-    if (taken.length > 0) await this.resumeClaimed(taken)
-  }
-
   /** Child runs that a run waited for are cancelled when it fails or is cancelled. */
   private async cancelChildren(runId: string): Promise<void> {
     for (const child of await waitedChildren(this.db.knex, runId))
@@ -752,38 +727,13 @@ export class Engine {
    * Sends a signal to a run: stored before this resolves, then taken by the first step waiting for
    * its name, or buffered. Answers the step that takes it (null: buffered).
    */
-  async signal(runId: string, name: string, data: unknown): Promise<{ taken: string | null }> {
-    if (!SIGNAL_NAME.test(name))
-      throw new ValidationError(`'${name}' is not a signal name`, [
-        { path: 'name', message: 'must be letters, digits, _ . - (at most 100)' },
-      ])
-    const stored = await this.inbox.store(runId, name, data ?? null, Date.now())
-    if (stored === undefined) {
-      const run = await this.getRun(runId)
-      throw new ConflictError(`run ${runId} is ${run.status}: it takes no more signals`)
-    }
-    const live = this.supervisors.get(runId)
-    if (live) return { taken: live.deliver({ id: stored.id, name, data: data ?? null }) }
-    void this.wake(runId).catch(() => {})
-    return { taken: stored.waiting[0] ?? null }
+  signal(runId: string, name: string, data: unknown): Promise<{ taken: string | null }> {
+    return this.signals.signal(runId, name, data)
   }
 
   /** Sends a signal to every run with a step waiting for its name and key: how many it reached. */
-  async broadcast(name: string, key: unknown, data: unknown): Promise<{ delivered: number }> {
-    if (!SIGNAL_NAME.test(name))
-      throw new ValidationError(`'${name}' is not a signal name`, [
-        { path: 'name', message: 'must be letters, digits, _ . - (at most 100)' },
-      ])
-    const runs = await runsWaitingFor(this.db.knex, name, key === undefined ? null : JSON.stringify(key))
-    let delivered = 0
-    for (const runId of runs) {
-      const sent = await this.signal(runId, name, data).then(
-        () => true,
-        () => false,
-      )
-      if (sent) delivered++
-    }
-    return { delivered }
+  broadcast(name: string, key: unknown, data: unknown): Promise<{ delivered: number }> {
+    return this.signals.broadcast(name, key, data)
   }
 
   /**
