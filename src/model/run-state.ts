@@ -82,8 +82,11 @@ export interface RunState {
   steps: Map<string, StepState>
   /** Signals sent to the run that no step has taken yet, oldest first. */
   signals: BufferedSignal[]
-  /** Signals taken since the run was last rebuilt (a signal is taken at most once). */
-  taken?: Set<number>
+  /**
+   * Signals taken since the run was last rebuilt, by who took them (a step, or `step[index]` for
+   * a `forEach` item): a signal is taken at most once.
+   */
+  taken?: Map<number, string>
   /** How deep in a chain of sub-workflows the run is: 0 for a run started from outside. */
   depth: number
   /** The step that started this run, and whether it waits for its end. */

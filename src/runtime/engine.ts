@@ -32,6 +32,7 @@ import {
   untakenSignalsOf,
   waitedChildren,
 } from '../store/signals.js'
+import { stepRow } from '../store/step-rows.js'
 import { WorkflowStore } from '../store/workflows.js'
 import type { LogLevel } from '../workers/protocol.js'
 import { StepDispatcher } from './dispatch.js'
@@ -787,7 +788,7 @@ export class Engine {
       ],
       steps: [...supervisor.state.steps.values()]
         .filter((s) => s.status === 'pending')
-        .map((s) => supervisor.row(s)),
+        .map((s) => stepRow(id, s)),
       fence: { runId: id, epoch },
     })
     supervisor.resume()

@@ -36,8 +36,6 @@ export interface ForEachHost {
     accepting: () => boolean
     parkAfterMs?: () => number | undefined
   }
-  /** Signals taken in this process, by who took them. */
-  readonly taken: Map<number, string>
   scope(input: unknown, inputs: Record<string, unknown>, item?: Item): unknown
   task(
     spec: CompiledStep,
@@ -67,6 +65,12 @@ export class ForEachSteps {
   private readonly childWaiters = new Map<string, (signal: BufferedSignal) => void>()
 
   constructor(private readonly host: ForEachHost) {}
+
+  /** A child's end taken by an item (durable with the item's row, or given back if the step parks). */
+  private taken(signalId: number, takenBy: string): void {
+    this.host.state.taken ??= new Map()
+    this.host.state.taken.set(signalId, takenBy)
+  }
 
   /** Whether some item here waits for its child's end. */
   get waitingForChildren(): boolean {
@@ -279,7 +283,6 @@ export class ForEachSteps {
     for (const [key, ids] of this.itemTakes) {
       if (!key.startsWith(`${stepId}\u0000`)) continue
       for (const id of ids) {
-        this.host.taken.delete(id)
         this.host.state.taken?.delete(id)
       }
       this.itemTakes.delete(key)
@@ -305,7 +308,7 @@ export class ForEachSteps {
     )
     if (buffered) {
       this.host.state.signals = this.host.state.signals.filter((s) => s !== buffered)
-      this.host.taken.set(buffered.id, takenBy)
+      this.taken(buffered.id, takenBy)
       return Promise.resolve(buffered)
     }
     return new Promise((resolve) => {
@@ -316,7 +319,7 @@ export class ForEachSteps {
       signal.addEventListener('abort', onAbort, { once: true })
       this.childWaiters.set(runId, (s) => {
         signal.removeEventListener('abort', onAbort)
-        this.host.taken.set(s.id, takenBy)
+        this.taken(s.id, takenBy)
         resolve(s)
       })
     })

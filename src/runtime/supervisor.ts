@@ -11,7 +11,6 @@ import type {
   NewRunRow,
   RunPatch,
   SignalTake,
-  StepRow,
 } from '../store/checkpoints.js'
 import { stepRow } from '../store/step-rows.js'
 import type { LogLevel, StepReply, StepTask } from '../workers/protocol.js'
@@ -113,8 +112,6 @@ export class Supervisor {
   private stopped = false
   /** The lease epoch this process holds the run with: every checkpoint is fenced by it. */
   epoch = 1
-  /** Signals taken in this process, by the step that took them (`step[index]` for an item). */
-  private readonly taken = new Map<number, string>()
   /** The `forEach` steps of the run, as they run here. */
   private readonly forEach: ForEachSteps
 
@@ -134,7 +131,6 @@ export class Supervisor {
     this.forEach = new ForEachSteps({
       state,
       deps,
-      taken: this.taken,
       get epoch() {
         return self.epoch
       },
@@ -201,7 +197,6 @@ export class Supervisor {
   }
 
   private takeRow(signalId: number, takenBy: string): SignalTake {
-    this.taken.set(signalId, takenBy)
     return { id: signalId, run_id: this.state.id, taken_by: takenBy, taken_at: this.deps.now() }
   }
 
@@ -211,11 +206,11 @@ export class Supervisor {
    */
   deliver(signal: BufferedSignal): string | null {
     if (this.stopped || RUN_ENDED.has(this.state.status)) return null
-    const known = this.taken.get(signal.id)
+    const known = this.state.taken?.get(signal.id)
     if (known !== undefined) return known
-    if (this.forEach.deliverChildEnd(signal)) return this.taken.get(signal.id) ?? null
+    if (this.forEach.deliverChildEnd(signal)) return this.state.taken?.get(signal.id) ?? null
     void this.receive({ type: 'signal', signal })
-    return this.taken.get(signal.id) ?? null
+    return this.state.taken?.get(signal.id) ?? null
   }
 
   /** Reads the run's signals not taken yet and delivers those not seen (another process stored them). */
@@ -238,7 +233,7 @@ export class Supervisor {
     const runChanged = previous !== this.state.status
     const checkpoint: Checkpoint = {
       newRuns: inserting ? [inserting] : undefined,
-      steps: [...changed].map((id) => this.row(this.state.steps.get(id)!)),
+      steps: [...changed].map((id) => stepRow(this.state.id, this.state.steps.get(id)!)),
       takes: takes.length > 0 ? takes : undefined,
       fence: { runId: this.state.id, epoch: this.epoch },
     }
@@ -587,10 +582,6 @@ export class Supervisor {
       error: state.error && state.status !== 'succeeded' ? JSON.stringify(state.error) : null,
       finished_at: this.deps.now(),
     }
-  }
-
-  row(step: StepState): StepRow {
-    return stepRow(this.state.id, step)
   }
 }
 

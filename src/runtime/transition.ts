@@ -373,14 +373,14 @@ function take(
   if (signal.name.startsWith('child:') && child?.runId !== step.childRunId) {
     // the end of a child of an earlier attempt: taken, and nothing more
     state.signals = state.signals.filter((s) => s.id !== signal.id)
-    state.taken ??= new Set()
-    state.taken.add(signal.id)
+    state.taken ??= new Map()
+    state.taken.set(signal.id, step.id)
     t.taken.push({ signalId: signal.id, stepId: step.id })
     return
   }
   state.signals = state.signals.filter((s) => s.id !== signal.id)
-  state.taken ??= new Set()
-  state.taken.add(signal.id)
+  state.taken ??= new Map()
+  state.taken.set(signal.id, step.id)
   t.taken.push({ signalId: signal.id, stepId: step.id })
   t.effects.push({ type: 'abort', stepId: step.id })
   step.wait = undefined

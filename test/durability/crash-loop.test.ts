@@ -4,7 +4,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { openDatabase } from '../../src/store/orm.js'
 import { freshDatabaseUrl, TEST_DB } from '../helpers/db.js'
-import { freePort, ServeProcess, serveEnv, sleep } from '../helpers/serve-process.js'
+import { freePort, killTestEnv, ServeProcess, sleep } from '../helpers/serve-process.js'
 import { burn } from './workflows.js'
 
 interface StepView {
@@ -50,11 +50,8 @@ describe(`a step that was running each time the process died (${TEST_DB})`, () =
     databaseUrl = await freshDatabaseUrl()
     const port = await freePort()
     serve = new ServeProcess(port, {
-      ...serveEnv(port, databaseUrl),
-      PIECEWORK_WORKERS_THREADS: '2',
       // on PostgreSQL a killed process's runs are taken over once their leases expire
-      PIECEWORK_RUNS_LEASE_TTL: '2s',
-      PIECEWORK_RUNS_POLL_INTERVAL: '200ms',
+      ...killTestEnv(port, databaseUrl),
       PIECEWORK_RUNS_SHUTDOWN_GRACE: '200ms',
     })
     await serve.start()

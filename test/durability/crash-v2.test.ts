@@ -6,7 +6,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { openDatabase } from '../../src/store/orm.js'
 import { freshDatabaseUrl, TEST_DB } from '../helpers/db.js'
-import { freePort, ServeProcess, serveEnv, sleep } from '../helpers/serve-process.js'
+import { freePort, killTestEnv, ServeProcess, sleep } from '../helpers/serve-process.js'
 import { SideEffectServer } from './side-effect-server.js'
 import { type Snapshot, snapshot } from './snapshot.js'
 
@@ -78,10 +78,7 @@ describe(`v2 constructs while piecework serve is killed (${TEST_DB})`, () => {
     databaseUrl = await freshDatabaseUrl()
     const port = await freePort()
     serve = new ServeProcess(port, {
-      ...serveEnv(port, databaseUrl),
-      PIECEWORK_WORKERS_THREADS: '2',
-      PIECEWORK_RUNS_LEASE_TTL: '2s',
-      PIECEWORK_RUNS_POLL_INTERVAL: '200ms',
+      ...killTestEnv(port, databaseUrl),
       PIECEWORK_RUNS_PASSIVATE_AFTER: '500ms',
       PIECEWORK_RUNS_MAX_INTERRUPTIONS: '1000',
     })

@@ -4,7 +4,7 @@
 // was durable.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { freshDatabaseUrl, TEST_DB } from '../helpers/db.js'
-import { freePort, ServeProcess, serveEnv, sleep } from '../helpers/serve-process.js'
+import { freePort, killTestEnv, ServeProcess, sleep } from '../helpers/serve-process.js'
 import { SideEffectServer } from './side-effect-server.js'
 import { type Snapshot, snapshot } from './snapshot.js'
 import { type CrashWorkflow, chainWorkflow, fanoutWorkflow } from './workflows.js'
@@ -214,10 +214,8 @@ describe(`piecework serve killed at random moments (${TEST_DB})`, () => {
     databaseUrl = await freshDatabaseUrl()
     const port = await freePort()
     serve = new ServeProcess(port, {
-      ...serveEnv(port, databaseUrl),
+      ...killTestEnv(port, databaseUrl),
       PIECEWORK_WORKERS_THREADS: String(THREADS),
-      PIECEWORK_RUNS_LEASE_TTL: '2s',
-      PIECEWORK_RUNS_POLL_INTERVAL: '200ms',
       PIECEWORK_RUNS_PASSIVATE_AFTER: '500ms',
       PIECEWORK_RUNS_SHUTDOWN_GRACE: '2s',
       // kills every 0.3–2 s come faster than a backlog drains: a step still waiting for a thread

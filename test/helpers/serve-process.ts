@@ -51,6 +51,19 @@ export function serveEnv(port: number, databaseUrl: string): Record<string, stri
   }
 }
 
+/**
+ * The settings of the tests that kill `serve` processes: two threads, 2 s leases and a 200 ms poll,
+ * so that a killed process's runs are taken over soon.
+ */
+export function killTestEnv(port: number, databaseUrl: string): Record<string, string> {
+  return {
+    ...serveEnv(port, databaseUrl),
+    PIECEWORK_WORKERS_THREADS: '2',
+    PIECEWORK_RUNS_LEASE_TTL: '2s',
+    PIECEWORK_RUNS_POLL_INTERVAL: '200ms',
+  }
+}
+
 export class ServeProcess {
   readonly url: string
   /** How many processes have been started so far. */

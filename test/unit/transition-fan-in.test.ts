@@ -6,6 +6,7 @@ import { stepInputs } from '../../src/runtime/join.js'
 import { restoreRunState } from '../../src/runtime/restore.js'
 import type { RunState } from '../../src/runtime/state.js'
 import type { StepRow } from '../../src/store/checkpoints.js'
+import { stepRow } from '../../src/store/step-rows.js'
 import { dispatched, ended, ev, TestRun } from './run-harness.js'
 import { step, workflow } from './workflows.js'
 
@@ -26,21 +27,7 @@ function fanIn(n: number, options: { join?: 'all' | 'any'; branching?: boolean }
 
 /** The step rows a supervisor would have checkpointed for this state. */
 function rowsOf(state: RunState): StepRow[] {
-  return [...state.steps.values()]
-    .filter((s) => s.status !== 'pending')
-    .map((s) => ({
-      run_id: state.id,
-      step_id: s.id,
-      status: s.status,
-      attempts: s.attempts,
-      interruptions: s.interruptions,
-      handle: s.handle ?? null,
-      output: s.output === undefined ? null : JSON.stringify(s.output),
-      error: s.error ? JSON.stringify(s.error) : null,
-      wake_at: s.wakeAt ?? null,
-      started_at: s.startedAt ?? null,
-      finished_at: s.finishedAt ?? null,
-    }))
+  return [...state.steps.values()].filter((s) => s.status !== 'pending').map((s) => stepRow(state.id, s))
 }
 
 const deliveredIn = (run: TestRun, id: string) => run.step(id).mailbox.filter((m) => m.delivered).length

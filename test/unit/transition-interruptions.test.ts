@@ -5,7 +5,7 @@ import { describe, expect, it } from 'vitest'
 import type { CompiledWorkflow } from '../../src/definition/compile.js'
 import { resetForRetry, restoreRunState } from '../../src/runtime/restore.js'
 import type { RunState } from '../../src/runtime/state.js'
-import { Supervisor, type SupervisorDeps } from '../../src/runtime/supervisor.js'
+import { stepRow } from '../../src/store/step-rows.js'
 import { abort, dispatch, dispatched, ended, ev, TestRun, timer } from './run-harness.js'
 import { step, workflow } from './workflows.js'
 
@@ -146,16 +146,14 @@ describe('resuming a run whose process died', () => {
   })
 })
 
-/** The deps a supervisor needs to make rows: none of them is used. */
-const NO_DEPS = {} as SupervisorDeps
-
 /**
  * Checkpoints every step as the supervisor does, reads the rows back as the PostgreSQL driver
  * returns them (bigint columns as text), and rebuilds the state as the engine does on restart.
  */
 function crashAndRestore(wf: CompiledWorkflow, state: RunState): RunState {
-  const supervisor = new Supervisor(wf, 1, state, null, NO_DEPS)
-  const rows = [...state.steps.values()].filter((s) => s.status !== 'pending').map((s) => supervisor.row(s))
+  const rows = [...state.steps.values()]
+    .filter((s) => s.status !== 'pending')
+    .map((s) => stepRow(state.id, s))
   const stored = JSON.parse(
     JSON.stringify(rows, (key, value) =>
       ['wake_at', 'started_at', 'finished_at'].includes(key) && typeof value === 'number'
