@@ -24,6 +24,8 @@ export interface RetryPolicy {
   backoff: 'fixed' | 'exponential'
   delayMs: number
   maxDelayMs: number | undefined
+  /** `full`: each wait is drawn between 0 and the backoff (src/runtime/retry.ts). */
+  jitter: 'full' | 'none'
 }
 
 export interface CompiledStep {
@@ -174,6 +176,7 @@ function compileStep(
       backoff: step.retry.backoff,
       delayMs: parseDuration(step.retry.delay) ?? 1000,
       maxDelayMs: step.retry.maxDelay === undefined ? undefined : parseDuration(step.retry.maxDelay),
+      jitter: step.retry.jitter ?? (step.retry.backoff === 'exponential' ? 'full' : 'none'),
     },
     timeoutMs: step.timeout === undefined ? undefined : parseDuration(step.timeout),
     onError: step.onError,

@@ -20,6 +20,8 @@ export const RetrySchema = v.strictObject({
   backoff: v.optional(v.picklist(['fixed', 'exponential']), 'fixed'),
   delay: v.optional(DurationSchema, '1s'),
   maxDelay: v.optional(DurationSchema),
+  /** Full jitter by default for `exponential`, none for `fixed` (compile.ts). */
+  jitter: v.optional(v.picklist(['full', 'none'])),
 })
 
 const NeedsSchema = v.pipe(

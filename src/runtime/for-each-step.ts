@@ -8,7 +8,7 @@ import type { CheckpointWriter, SignalTake } from '../store/checkpoints.js'
 import type { LogLevel, StepReply, StepTask } from '../workers/protocol.js'
 import type { StepRunner } from './dispatch.js'
 import { type ItemAttempt, type ItemResult, pause, runItems } from './for-each.js'
-import { retryDelay } from './retry.js'
+import { jitterDraw, retryDelay } from './retry.js'
 import {
   type BufferedSignal,
   type ChildOutcome,
@@ -157,7 +157,13 @@ export class ForEachSteps {
       signal: lanes.stop.signal,
       attempt: (index, item, attempt, itemSignal) =>
         this.runItem(spec, step, input, inputs, { value: item, index, attempt }, itemSignal),
-      retryDelay: (attempt, failed) => retryDelay(spec.retry, attempt, failed),
+      retryDelay: (index, attempt, failed) =>
+        retryDelay(
+          spec.retry,
+          attempt,
+          failed,
+          jitterDraw(`${this.host.state.id}:${stepId}[${index}]:${attempt}`),
+        ),
       ended: (result) => this.itemEnded(stepId, step.startedAt ?? 0, result),
     }).finally(() => {
       clearTimeout(lanes.timer)

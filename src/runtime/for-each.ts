@@ -30,7 +30,7 @@ export interface ForEachRun {
   /** Runs one attempt of one item. */
   attempt(index: number, item: unknown, attempt: number, signal: AbortSignal): Promise<ItemAttempt>
   /** The pause before the next attempt of an item, or undefined when it has none left. */
-  retryDelay(attempt: number, failure: ItemAttempt & { ok: false }): number | undefined
+  retryDelay(index: number, attempt: number, failure: ItemAttempt & { ok: false }): number | undefined
   /** An item ended: checkpoint it. */
   ended(result: ItemResult): void
   /** Aborted when the step is cancelled or its run ends. */
@@ -74,7 +74,7 @@ export async function runItems(run: ForEachRun): Promise<ForEachOutcome> {
       const child = outcome.childRunId === undefined ? {} : { childRunId: outcome.childRunId }
       if (outcome.ok) return { index, ok: true, attempts: attempt, output: outcome.value, ...child }
       const failed: ItemResult = { index, ok: false, attempts: attempt, error: outcome.error, ...child }
-      const delay = run.retryDelay(attempt, outcome)
+      const delay = run.retryDelay(index, attempt, outcome)
       if (delay === undefined || stop.signal.aborted) return failed
       await pause(delay, stop.signal)
       if (stop.signal.aborted) return failed

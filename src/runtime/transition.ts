@@ -3,7 +3,7 @@
 // The state is updated in place (it can hold thousands of steps); every change is listed in `changed`.
 import type { CompiledStep, CompiledWorkflow, OutEdges } from '../definition/compile.js'
 import { type JoinDecision, joinDecision } from './join.js'
-import { retryDelay } from './retry.js'
+import { jitterDraw, retryDelay } from './retry.js'
 import {
   type BufferedSignal,
   type ChildOutcome,
@@ -307,7 +307,8 @@ function failed(
   const step = at(state, event.stepId)
   if (STEP_ENDED.has(step.status)) return
   const spec = wf.byId.get(event.stepId)!
-  const delay = retryDelay(spec.retry, step.attempts, event)
+  const draw = jitterDraw(`${state.id}:${step.id}:${step.attempts}`)
+  const delay = retryDelay(spec.retry, step.attempts, event, draw)
   step.error = event.error
   if (delay !== undefined) {
     setStatus(state, step, 'waiting')

@@ -58,7 +58,7 @@ describe('compileWorkflow on a valid definition', () => {
     expect(wf.byId.get('call')).toMatchObject({
       join: 'any',
       onError: 'branch',
-      retry: { attempts: 5, backoff: 'exponential', delayMs: 1000, maxDelayMs: 60_000 },
+      retry: { attempts: 5, backoff: 'exponential', delayMs: 1000, maxDelayMs: 60_000, jitter: 'full' },
       timeoutMs: 10_000,
     })
   })

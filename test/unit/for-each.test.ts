@@ -91,7 +91,7 @@ describe('the items of a forEach step', () => {
     const { run, calls, ended } = loop({
       items: ['a', 'b'],
       concurrency: 1,
-      retryDelay: (attempt, failure) => (failure.retryable && attempt < 3 ? 1 : undefined),
+      retryDelay: (_index, attempt, failure) => (failure.retryable && attempt < 3 ? 1 : undefined),
       attempt: async (index, item, attempt) => {
         calls.push(`${index}.${attempt}`)
         return item === 'b' && attempt < 3 ? fail('flaky', true) : { ok: true, value: attempt }

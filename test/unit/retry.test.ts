@@ -1,18 +1,20 @@
 // Retry timing: whether a failed attempt is tried again, and after how long.
 import { describe, expect, it } from 'vitest'
 import type { RetryPolicy } from '../../src/definition/compile.js'
-import { type FailureFacts, retryDelay } from '../../src/runtime/retry.js'
+import { type FailureFacts, jitterDraw, retryDelay } from '../../src/runtime/retry.js'
 
 const fixed = (attempts: number, delayMs: number, maxDelayMs?: number): RetryPolicy => ({
   attempts,
   backoff: 'fixed',
   delayMs,
   maxDelayMs,
+  jitter: 'none',
 })
 const exponential = (attempts: number, delayMs: number, maxDelayMs?: number): RetryPolicy => ({
   ...fixed(attempts, delayMs, maxDelayMs),
   backoff: 'exponential',
 })
+const jittered = (policy: RetryPolicy): RetryPolicy => ({ ...policy, jitter: 'full' })
 const retryable: FailureFacts = { retryable: true }
 
 describe('retryDelay', () => {
@@ -61,6 +63,66 @@ describe('retryDelay', () => {
     ['never retries a step without a policy', undefined, 1, retryable, undefined],
   ]
   it.each(cases)('%s', (_name, policy, attempt, failure, delay) => {
-    expect(retryDelay(policy, attempt, failure)).toBe(delay)
+    expect(retryDelay(policy, attempt, failure, 0.5)).toBe(delay)
+  })
+})
+
+describe('retryDelay with full jitter', () => {
+  const cases: [string, RetryPolicy, number, FailureFacts, number, number | undefined][] = [
+    ['waits nothing on a draw of 0', jittered(exponential(5, 1000)), 1, retryable, 0, 0],
+    ['waits half the backoff on a draw of 0.5', jittered(exponential(5, 1000)), 3, retryable, 0.5, 2000],
+    [
+      'waits just under the backoff on the highest draw',
+      jittered(exponential(5, 1000)),
+      2,
+      retryable,
+      0.9999,
+      1999,
+    ],
+    [
+      'draws under maxDelay, not under the uncapped backoff',
+      jittered(exponential(9, 1000, 3000)),
+      6,
+      retryable,
+      0.5,
+      1500,
+    ],
+    ['jitters a fixed delay when asked', jittered(fixed(3, 1000)), 1, retryable, 0.25, 250],
+    [
+      'still waits at least retryAfter',
+      jittered(exponential(5, 1000)),
+      1,
+      { retryable: true, retryAfterMs: 700 },
+      0.1,
+      700,
+    ],
+    [
+      'still gives up once the attempts are used',
+      jittered(exponential(2, 1000)),
+      2,
+      retryable,
+      0.5,
+      undefined,
+    ],
+  ]
+  it.each(cases)('%s', (_name, policy, attempt, failure, draw, delay) => {
+    expect(retryDelay(policy, attempt, failure, draw)).toBe(delay)
+  })
+})
+
+describe('jitterDraw', () => {
+  it('gives the same draw for the same seed', () => {
+    expect(jitterDraw('run-1:a:1')).toBe(jitterDraw('run-1:a:1'))
+  })
+
+  it('stays in [0, 1) and spreads seeds that differ in one character', () => {
+    const draws = Array.from({ length: 2000 }, (_, i) => jitterDraw(`run-${i}:charge:1`))
+    expect(Math.min(...draws)).toBeGreaterThanOrEqual(0)
+    expect(Math.max(...draws)).toBeLessThan(1)
+    // ten equal buckets each get about a tenth of the draws
+    const buckets = new Array(10).fill(0)
+    for (const d of draws) buckets[Math.floor(d * 10)]++
+    for (const count of buckets) expect(count).toBeGreaterThan(140)
+    expect(new Set(draws).size).toBeGreaterThan(1990)
   })
 })

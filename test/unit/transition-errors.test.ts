@@ -1,5 +1,6 @@
 // The planner when things go wrong or wait: onError, retries, durable waits, cancellation, late answers.
 import { describe, expect, it } from 'vitest'
+import { jitterDraw } from '../../src/runtime/retry.js'
 import { abort, dispatch, dispatched, ended, ev, TestRun, timer } from './run-harness.js'
 import { step, workflow } from './workflows.js'
 
@@ -75,7 +76,7 @@ describe('retries', () => {
   })
 
   it('doubles an exponential backoff each attempt and fails the run when attempts run out', () => {
-    const run = retrying({ attempts: 4, backoff: 'exponential', delay: '1s' })
+    const run = retrying({ attempts: 4, backoff: 'exponential', delay: '1s', jitter: 'none' })
     run.send(ev.start(), 0)
     const wakes: number[] = []
     let now = 0
@@ -89,6 +90,28 @@ describe('retries', () => {
     expect(run.send(ev.failed('a', 'FLAKY', true), now).effects).toEqual([ended])
     expect(run.state).toMatchObject({ status: 'failed', error: { code: 'FLAKY', stepId: 'a' } })
     expect(run.step('a').attempts).toBe(4)
+  })
+
+  it('draws an exponential wait under full jitter by default, the same for the same run, step and attempt', () => {
+    const wakes = () => {
+      const run = retrying({ attempts: 4, backoff: 'exponential', delay: '1s' })
+      run.send(ev.start(), 0)
+      const out: number[] = []
+      let now = 0
+      for (let attempt = 1; attempt < 4; attempt++) {
+        run.send(ev.failed('a', 'FLAKY', true), now)
+        const wake = run.step('a').wakeAt!
+        out.push(wake - now)
+        now = wake
+        run.send(ev.due('a'), now)
+      }
+      return out
+    }
+    const waits = wakes()
+    expect(waits).toEqual(
+      [1000, 2000, 4000].map((cap, i) => Math.floor(cap * jitterDraw(`run-1:a:${i + 1}`))),
+    )
+    expect(wakes()).toEqual(waits)
   })
 
   it('waits as long as the failure asks when that is longer than the backoff', () => {
