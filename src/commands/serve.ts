@@ -47,6 +47,7 @@ export function engineOptions(config: Config) {
     pieces: config.pieces,
     credentials: credentialsFromConfig(config),
     signalUrl: signalUrlOf(signalLinks(config)),
+    secrets: config.secrets,
   }
 }
 
@@ -170,6 +171,8 @@ export async function serveCommand(options: { configFile?: string }): Promise<nu
   // threads and sandbox processes start alongside the deploys, routes and recovery below
   engine.warmUp()
   for (const skipped of engine.skippedPieces) log.warn(skipped, 'piece skipped: it is broken')
+  if (engine.secretsResealed > 0)
+    log.info({ secrets: engine.secretsResealed }, 'stored secrets sealed again under secrets.key')
   for (const piece of engine.registry.list()) {
     const origin = engine.registry.origin(piece.name)
     if (origin !== 'builtin') log.info({ piece: piece.name, version: piece.version, origin }, 'piece loaded')

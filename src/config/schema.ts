@@ -5,6 +5,7 @@ import * as v from 'valibot'
 import { DEFINITION_LIMITS } from '../definition/limits.js'
 import { DurationSchema } from '../definition/schema.js'
 import { RetentionSchema } from './retention.js'
+import { SecretsSchema } from './secrets.js'
 
 const Port = v.pipe(v.number(), v.integer(), v.minValue(0), v.maxValue(65535))
 const Positive = v.pipe(v.number(), v.integer(), v.minValue(1))
@@ -145,6 +146,8 @@ export const ConfigSchema = v.strictObject({
     v.record(v.pipe(v.string(), v.regex(/^[a-z0-9][a-z0-9-]*$/, 'must be a piece name')), CredentialsSchema),
     {},
   ),
+  /** Named secrets for `$secret(name)`, and the key that seals those stored through the API. */
+  secrets: SecretsSchema,
   log: v.optional(
     v.strictObject({
       level: v.optional(v.picklist(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent']), 'info'),

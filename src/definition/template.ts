@@ -59,8 +59,10 @@ export class ExpressionEvalError extends Error {
   constructor(
     readonly source: string,
     reason: string,
+    /** What a function of the scope threw (`$secret` of an unknown name), to keep its code. */
+    cause?: unknown,
   ) {
-    super(`expression "${source}" failed: ${reason}`)
+    super(`expression "${source}" failed: ${reason}`, cause === undefined ? undefined : { cause })
   }
 }
 
@@ -217,7 +219,8 @@ async function evaluate(expression: Expression, data: unknown): Promise<unknown>
     value = normalise(await inTurn(() => expression.compiled.evaluate(data, functions)))
   } catch (error) {
     throw (
-      limitError(expression, error) ?? new ExpressionEvalError(expression.source, (error as Error).message)
+      limitError(expression, error) ??
+      new ExpressionEvalError(expression.source, (error as Error).message, error)
     )
   }
   const max = expression.limits.maxResultBytes

@@ -12,6 +12,7 @@ import { openApiDocument } from './openapi.js'
 import { refuseNul } from './refuse-nul.js'
 import { hookRoutes } from './routes/hooks.js'
 import { runRoutes } from './routes/runs.js'
+import { secretRoutes } from './routes/secrets.js'
 import { signalLinkRoutes } from './routes/signal-links.js'
 import { signalRoutes } from './routes/signals.js'
 import { pieceRoutes, systemRoutes } from './routes/system.js'
@@ -71,5 +72,6 @@ export function createApp(engine: Engine, options: AppOptions): Hono {
   app.route('/api/v1/runs', runRoutes(engine))
   app.route('/api/v1/signals', signalRoutes(engine))
   app.route('/api/v1/pieces', pieceRoutes(engine))
+  app.route('/api/v1/secrets', secretRoutes(engine))
   return app
 }

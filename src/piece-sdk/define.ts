@@ -81,6 +81,8 @@ export interface ActionContext<Props> {
   limits: { maxOutputBytes: number; timeoutMs: number }
   /** The piece's configured credentials; only for pieces that declare `auth`, else undefined. */
   credentials: Readonly<Credentials> | undefined
+  /** The values of the secrets the step names at the action's `secretProps`, by name. */
+  secrets?: Readonly<Record<string, string>>
 }
 
 const FIRED = Symbol.for('piecework.Fired')
@@ -103,6 +105,9 @@ export interface Waiting {
 
 /** A signal's name: what `POST /api/v1/runs/:id/signals/:name` and `$signalUrl(name)` carry. */
 export const SIGNAL_NAME = /^[A-Za-z0-9_.-]{1,100}$/
+
+/** A secret's name: what `$secret(name)` and a `secretProps` prop (`auth.secret`) carry. */
+export const SECRET_NAME = /^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$/
 
 const CHILD = Symbol.for('piecework.ChildRun')
 
@@ -169,6 +174,11 @@ export interface ActionDefinition<Props = unknown, Output = unknown> {
    * run on the engine's own thread instead of a worker; for pieces from packages it is ignored.
    */
   inline?: boolean
+  /**
+   * Dotted paths of props whose value names a secret (`auth.secret`): the engine reads those
+   * secrets when it dispatches the step and hands their values over on `ctx.secrets`.
+   */
+  secretProps?: readonly string[]
   run(ctx: ActionContext<Props>): Promise<Output | Fired | Waiting> | Output | Fired | Waiting
 }
 

@@ -2,8 +2,13 @@
 // the engine's own thread, which saves the hop to a worker and back; the actions of trusted built-in
 // pieces run in the engine's worker pool; everything else (user code, pieces from packages) runs in
 // sandbox processes, where a step that exhausts memory or crashes takes down only its own process.
-// All three go through the same checks (src/workers/execute.ts).
+// All three go through the same checks (src/workers/execute.ts). Here too the secrets a step names
+// at its action's `secretProps` are read, and whatever a step hands back is scrubbed of secrets.
+import { toErrorShape } from '../errors.js'
 import { type PieceRegistry, splitUses } from '../piece-sdk/registry.js'
+import { namedSecrets } from '../secrets/references.js'
+import { scrubReply } from '../secrets/scrub.js'
+import type { SecretAccess } from '../secrets/vault.js'
 import { executeStep, stepLogger } from '../workers/execute.js'
 import type { LogSink } from '../workers/pool.js'
 import type { StepReply, StepTask } from '../workers/protocol.js'
@@ -25,9 +30,40 @@ export class StepDispatcher implements StepRunner {
     private readonly executors: Executors,
     /** False sends every step to the pool (to measure what inline execution saves). */
     private readonly inlineAllowed = true,
+    /** The engine's named secrets; without them no step names any. */
+    private readonly secrets?: SecretAccess,
   ) {}
 
   run(task: Omit<StepTask, 'taskId'>, signal: AbortSignal, log: LogSink): Promise<StepReply> {
+    const secrets = this.secrets
+    if (!secrets) return this.dispatch(task, signal, log)
+    const names = namedSecrets(this.registry.action(task.uses)?.secretProps, task.props)
+    if (names.length === 0 && secrets.redactor.empty) return this.dispatch(task, signal, log)
+    return this.withSecrets(task, names, secrets, signal, log)
+  }
+
+  /** Reads the secrets the step names, runs it, and scrubs its answer and log lines of every secret. */
+  private async withSecrets(
+    task: Omit<StepTask, 'taskId'>,
+    names: string[],
+    secrets: SecretAccess,
+    signal: AbortSignal,
+    log: LogSink,
+  ): Promise<StepReply> {
+    let values: Record<string, string> | undefined
+    try {
+      if (names.length > 0)
+        values = Object.fromEntries(await Promise.all(names.map(async (n) => [n, await secrets.resolve(n)])))
+    } catch (error) {
+      return { ok: false, error: toErrorShape(error) }
+    }
+    const clean: LogSink = (level, msg, data) =>
+      log(level, secrets.redactor.text(msg), secrets.redactor.value(data))
+    const reply = await this.dispatch(values ? { ...task, secrets: values } : task, signal, clean)
+    return scrubReply(reply, secrets.redactor)
+  }
+
+  private dispatch(task: Omit<StepTask, 'taskId'>, signal: AbortSignal, log: LogSink): Promise<StepReply> {
     const place = this.place(task.uses)
     if (place !== 'inline') return this.executors.run(place, task, signal, log)
     return executeStep(

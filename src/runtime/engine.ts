@@ -13,6 +13,8 @@ import type { Credentials } from '../piece-sdk/define.js'
 import { loadPieces, type PieceRegistry } from '../piece-sdk/registry.js'
 import { type PieceSource, resolvePieceSources } from '../piece-sdk/sources.js'
 import type { SandboxEvent } from '../sandbox/sandbox-pool.js'
+import { scrubbingExecutor } from '../secrets/scrub.js'
+import { type SecretOptions, SecretVault } from '../secrets/vault.js'
 import { takePlace } from '../store/admission.js'
 import {
   CheckpointWriter,
@@ -80,6 +82,8 @@ export interface EngineOptions {
   maxDepth?: number
   /** Makes the signed link of `$signalUrl(name)` for a run; without it, that function fails. */
   signalUrl?: (runId: string, name: string) => string
+  /** Named secrets of the configuration, and the keys that seal those stored through the API. */
+  secrets?: SecretOptions
 }
 
 export interface SandboxSettings {
@@ -150,6 +154,8 @@ export class Engine {
   private readonly credentialValues: Record<string, Credentials>
   private readonly recovery: RunRecovery
   private accepting = true
+  /** Stored secrets sealed again under `secrets.key` at open (their previous key may now go). */
+  secretsResealed = 0
 
   private constructor(
     readonly db: Database,
@@ -158,17 +164,26 @@ export class Engine {
     readonly events: EventEmitter<EngineEvents>,
     options: EngineOptions,
     /** Configured pieces left out because they are broken and marked `onError: skip`. */
-    readonly skippedPieces: { origin: string; message: string }[] = [],
+    readonly skippedPieces: { origin: string; message: string }[],
+    /** Named secrets: `$secret(name)`, `secretProps`, and the scrubbing of every record. */
+    readonly secrets: SecretVault,
   ) {
     this.reads = new HotReads(db)
     this.workflows = new WorkflowStore(db.orm, this.reads)
-    this.dispatcher = new StepDispatcher(registry, executors, options.inlineBuiltins ?? true)
+    this.dispatcher = new StepDispatcher(registry, executors, options.inlineBuiltins ?? true, secrets)
     this.credentialValues = options.credentials ?? {}
-    this.catalog = new WorkflowCatalog(this.workflows, registry, {
-      expressions: expressionLimits(options.expressions),
-      limits: definitionLimits(options.limits),
-    })
-    this.writer = new CheckpointWriter(checkpointExecutor(db, this.owner))
+    this.catalog = new WorkflowCatalog(
+      this.workflows,
+      registry,
+      {
+        expressions: expressionLimits(options.expressions),
+        limits: definitionLimits(options.limits),
+      },
+      secrets,
+    )
+    this.writer = new CheckpointWriter(
+      scrubbingExecutor(checkpointExecutor(db, this.owner), () => secrets.redactor),
+    )
     this.leases = new Leases(
       db.knex,
       this.owner,
@@ -215,6 +230,7 @@ export class Engine {
       endedItems: (runId, stepId) => endedItems(this.db.knex, runId, stepId),
       untakenSignals: (runId) => untakenSignalsOf(this.reads, runId),
       signalUrl: options.signalUrl,
+      secrets,
     }
     this.events.setMaxListeners(0)
     this.events.on('run', (runId, state) => {
@@ -258,15 +274,29 @@ export class Engine {
       openDatabase(options.databaseUrl),
       loadPieces(sources.files),
     ])
-    if (db.status === 'fulfilled' && loaded.status === 'fulfilled') {
-      return new Engine(db.value, loaded.value.registry, executors, events, options, [
-        ...sources.skipped,
-        ...loaded.value.skipped,
-      ])
+    const vault =
+      db.status === 'fulfilled' &&
+      (await SecretVault.open(db.value.knex, options.secrets).then(
+        (opened) => opened,
+        (error: unknown) => ({ error }),
+      ))
+    if (db.status === 'fulfilled' && loaded.status === 'fulfilled' && vault && 'vault' in vault) {
+      const engine = new Engine(
+        db.value,
+        loaded.value.registry,
+        executors,
+        events,
+        options,
+        [...sources.skipped, ...loaded.value.skipped],
+        vault.vault,
+      )
+      engine.secretsResealed = vault.resealed
+      return engine
     }
     // nothing stays in flight when the start fails: the process can end cleanly
     await executors.close()
     if (db.status === 'fulfilled') await db.value.close()
+    if (vault && 'error' in vault) throw vault.error
     throw loaded.status === 'rejected' ? loaded.reason : (db as PromiseRejectedResult).reason
   }
 

@@ -4,6 +4,7 @@ import { createHash } from 'node:crypto'
 import type { CompiledStep, CompiledWorkflow } from '../definition/compile.js'
 import { EXPRESSION_FUNCTIONS, renderTemplate } from '../definition/template.js'
 import { EngineError } from '../errors.js'
+import type { SecretAccess } from '../secrets/vault.js'
 import type {
   Checkpoint,
   CheckpointWriter,
@@ -15,6 +16,7 @@ import type {
 import { stepRow } from '../store/step-rows.js'
 import type { LogLevel, StepReply, StepTask } from '../workers/protocol.js'
 import type { StepRunner } from './dispatch.js'
+import { expressionFailure, scrubValue } from './expression-failure.js'
 import { ForEachSteps, failure } from './for-each-step.js'
 import { stepInputs } from './join.js'
 import { defaultRunOutput } from './output.js'
@@ -54,6 +56,8 @@ export interface RunLinks {
   untakenSignals(runId: string): Promise<BufferedSignal[]>
   /** Makes the signed link of `$signalUrl(name)`; without it, that function fails the expression. */
   signalUrl?: SignalUrlMaker | undefined
+  /** The values of `$secret(name)`, and their scrubber; without them, that function fails. */
+  secrets?: SecretAccess | undefined
 }
 
 export interface SupervisorDeps {
@@ -187,6 +191,8 @@ export class Supervisor {
 
   private receive(event: RunEvent, inserting?: NewRunRow): Promise<void> {
     if (this.stopped) return Promise.resolve()
+    // an expression's error may quote a secret's value (`$number($secret('pin'))`)
+    if (event.type === 'failed') event = { ...event, error: scrubValue(this.deps.links.secrets, event.error) }
     const runStatus = this.state.status
     const t = transition(this.workflow, this.state, event, this.deps.now())
     const idle = t.changed.size === 0 && t.effects.length === 0 && runStatus === this.state.status
@@ -399,7 +405,7 @@ export class Supervisor {
       inputs,
       run: { id: this.state.id },
       workflow: { id: this.workflow.id, version: this.version },
-      [EXPRESSION_FUNCTIONS]: runFunctions(this.state.id, this.deps.links.signalUrl),
+      [EXPRESSION_FUNCTIONS]: runFunctions(this.state.id, this.deps.links.signalUrl, this.deps.links.secrets),
     }
     return item ? { ...scope, item: item.value, index: item.index } : scope
   }
@@ -426,8 +432,7 @@ export class Supervisor {
       try {
         props = await renderTemplate(spec.props, this.scope(input, inputs))
       } catch (error) {
-        const message = `step '${stepId}': ${(error as Error).message}`
-        this.receive({ type: 'failed', stepId, error: { code: 'EXPRESSION', message }, retryable: false })
+        this.receive({ type: 'failed', stepId, error: expressionFailure(stepId, error), retryable: false })
         return
       }
       const reply = await this.deps.steps.run(
@@ -574,6 +579,8 @@ export class Supervisor {
         state.error = { code: 'EXPRESSION', message: `workflow output: ${(error as Error).message}` }
       }
     }
+    // a secret's value in the run's output is scrubbed (see docs/workflows.md, secrets)
+    output = scrubValue(this.deps.links.secrets, output)
     if (state.status === 'succeeded') state.output = output
     return {
       id: state.id,

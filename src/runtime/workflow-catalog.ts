@@ -3,8 +3,9 @@
 import { type CompiledWorkflow, compileWorkflow } from '../definition/compile.js'
 import type { DefinitionLimits } from '../definition/limits.js'
 import type { ExpressionLimits } from '../definition/template.js'
-import { ConflictError } from '../errors.js'
+import { ConflictError, ValidationError } from '../errors.js'
 import type { PieceRegistry } from '../piece-sdk/registry.js'
+import { missingSecrets } from '../secrets/references.js'
 import type { WorkflowStore } from '../store/workflows.js'
 import { normalisePath } from '../triggers/webhooks.js'
 import { LruCache } from './lru-cache.js'
@@ -26,17 +27,36 @@ export class WorkflowCatalog {
     private readonly store: WorkflowStore,
     private readonly registry: PieceRegistry,
     private readonly limits: { expressions: ExpressionLimits; limits: DefinitionLimits },
+    /** The secrets known: a name written out in a definition must be one of them. */
+    private readonly secrets?: { has(name: string): boolean; refresh(withinMs?: number): Promise<void> },
   ) {}
 
-  /** Checks a definition; throws a ValidationError listing every problem. */
+  /**
+   * Checks a definition for deploying it; throws a ValidationError listing every problem, secrets
+   * it names that are not defined among them. (A stored version is compiled without that check: a
+   * secret deleted since fails the step that reads it, SECRET_NOT_FOUND.)
+   */
   compile(definition: unknown): CompiledWorkflow {
-    return compileWorkflow(definition, this.registry, this.limits)
+    const secrets = this.secrets
+    const missing = secrets ? missingSecrets(definition, this.registry, (name) => secrets.has(name)) : []
+    let workflow: CompiledWorkflow
+    try {
+      workflow = compileWorkflow(definition, this.registry, this.limits)
+    } catch (error) {
+      if (!(error instanceof ValidationError) || missing.length === 0) throw error
+      throw new ValidationError(error.message, [...error.problems, ...missing])
+    }
+    if (missing.length > 0)
+      throw new ValidationError(`the workflow names ${missing.length} secret(s) not defined`, missing)
+    return workflow
   }
 
   async deploy(
     definition: unknown,
     options: { mustExist?: boolean; mustNotExist?: boolean } = {},
   ): Promise<DeployResult> {
+    // secrets another process stored a moment ago count
+    await this.secrets?.refresh(1000)
     const workflow = this.compile(definition)
     if (workflow.trigger.kind === 'webhook') await this.checkWebhookPath(workflow)
     const { version, created } = await this.store.save(
@@ -62,7 +82,7 @@ export class WorkflowCatalog {
     const key = `${id}@${stored.version}`
     let workflow = this.compiled.get(key)
     if (!workflow) {
-      workflow = this.compile(stored.definition)
+      workflow = compileWorkflow(stored.definition, this.registry, this.limits)
       this.compiled.set(key, workflow)
     }
     return { workflow, version: stored.version }

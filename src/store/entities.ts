@@ -159,6 +159,20 @@ export const ScheduleFireEntity = defineEntity({
   indexes: [{ properties: ['runId'] }],
 })
 
+/** A secret stored through the API, sealed (src/secrets/cipher.ts): never its value in clear. */
+export const SecretEntity = defineEntity({
+  name: 'Secret',
+  tableName: 'secrets',
+  properties: (p) => ({
+    name: p.string().primary(),
+    keyId: p.string(),
+    iv: p.string(),
+    data: p.text(),
+    createdAt: p.bigint('number'),
+    updatedAt: p.bigint('number'),
+  }),
+})
+
 export const ENTITIES = [
   WorkflowEntity,
   WorkflowVersionEntity,
@@ -168,6 +182,7 @@ export const ENTITIES = [
   ScheduleFireEntity,
   StepItemEntity,
   SignalEntity,
+  SecretEntity,
 ]
 
 export type WorkflowRow = InferEntity<typeof WorkflowEntity>

@@ -14,6 +14,7 @@ import { Migration0005LeaseEpoch } from './migrations/0005-lease-epoch.js'
 import { Migration0006CancelRequests } from './migrations/0006-cancel-requests.js'
 import { Migration0007RunRetention } from './migrations/0007-run-retention.js'
 import { Migration0008LoopsChildrenSignals } from './migrations/0008-loops-children-signals.js'
+import { Migration0009Secrets } from './migrations/0009-secrets.js'
 
 export type DatabaseKind = 'sqlite' | 'postgres'
 
@@ -45,6 +46,7 @@ export const MIGRATIONS = [
   { name: '0006-cancel-requests', class: Migration0006CancelRequests },
   { name: '0007-run-retention', class: Migration0007RunRetention },
   { name: '0008-loops-children-signals', class: Migration0008LoopsChildrenSignals },
+  { name: '0009-secrets', class: Migration0009Secrets },
 ]
 
 export async function ormOptions(url: string): Promise<Options> {

@@ -107,6 +107,7 @@ async function execute(registry: PieceRegistry, task: StepTask, env: ExecuteEnv)
     signal: env.signal,
     limits: { maxOutputBytes: task.maxOutputBytes, timeoutMs: task.timeoutMs },
     credentials: piece.auth ? await env.credentials(piece) : undefined,
+    secrets: task.secrets ?? {},
   }
   const result = await action.run(ctx)
   if (isWaiting(result)) {

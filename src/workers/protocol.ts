@@ -21,6 +21,8 @@ export interface StepTask {
   maxOutputBytes: number
   /** Whether the worker tells the host when it begins (the timeout counts from then). */
   reportStart?: boolean
+  /** The secrets named at the action's `secretProps`, read when the step was dispatched. */
+  secrets?: Record<string, string>
 }
 
 /** Outputs come back as JSON text: size-checked in the worker, stored as is, parsed once on the host. */

@@ -6,15 +6,28 @@ import { type Credentials, SECRET_FIELDS } from '../piece-sdk/define.js'
 export const REDACTED = '[redacted]'
 
 /** Shorter values are not scrubbed: they would hit ordinary text. */
-const MIN_SECRET_LENGTH = 4
+export const MIN_SECRET_LENGTH = 4
 
 /** Every form in which a piece's secrets could appear in text: raw, JSON-escaped, URL-encoded, as Basic auth. */
 export function secretForms(credentials: Credentials): string[] {
   const raw = SECRET_FIELDS.map((field) => credentials[field]).filter(
-    (value): value is string => typeof value === 'string' && value.length >= MIN_SECRET_LENGTH,
+    (value): value is string => typeof value === 'string',
   )
-  const forms = new Set<string>()
-  for (const value of raw) {
+  const basic =
+    credentials.username !== undefined && credentials.password !== undefined
+      ? [Buffer.from(`${credentials.username}:${credentials.password}`).toString('base64')]
+      : []
+  return valueForms(raw, basic)
+}
+
+/**
+ * Every form in which these values could appear in text: raw, JSON-escaped (a few levels), and
+ * URL-encoded; `extra` forms are added as they are. The longest first.
+ */
+export function valueForms(values: Iterable<string>, extra: string[] = []): string[] {
+  const forms = new Set<string>(extra)
+  for (const value of values) {
+    if (value.length < MIN_SECRET_LENGTH) continue
     // JSON text inside JSON text escapes again: a few levels cover what a piece may nest
     let escaped = value
     for (let level = 0; level < 4; level++) {
@@ -22,9 +35,6 @@ export function secretForms(credentials: Credentials): string[] {
       escaped = JSON.stringify(escaped).slice(1, -1)
     }
     forms.add(encodeURIComponent(value))
-  }
-  if (credentials.username !== undefined && credentials.password !== undefined) {
-    forms.add(Buffer.from(`${credentials.username}:${credentials.password}`).toString('base64'))
   }
   // the longest first, so that a secret containing another is scrubbed whole
   return [...forms].sort((a, b) => b.length - a.length)

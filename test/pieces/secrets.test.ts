@@ -1,6 +1,8 @@
-// The planted-secret test: keys configured for the AI Orchestrator and for a careless piece reach
-// the services that need them, and appear in no run record, step output, log line or API answer,
-// even when the service or the piece echoes them back.
+// The planted-secret test: keys configured for the AI Orchestrator and for a careless piece, and
+// named secrets (of the configuration and stored through the API) used through `$secret` and
+// `http.request`'s `auth`, reach the services that need them, and appear in no run record, step
+// output, log line, API answer or database row, even when the service or the piece echoes them back.
+import { randomBytes } from 'node:crypto'
 import { readdirSync, readFileSync } from 'node:fs'
 import { dirname, join } from 'node:path'
 import pg from 'pg'
@@ -9,14 +11,32 @@ import { ROOT } from '../helpers/cases.js'
 import { freshDatabaseUrl, TEST_DB } from '../helpers/db.js'
 import { freePort } from '../http/server.js'
 import { type ServeChild, spawnServe, tempDir, writeFile } from '../triggers/helpers.js'
+import { EchoServer } from './echo-server.js'
 import { ModelGateway } from './model-gateway.js'
 
 const AI_KEY = 'sk-planted-9f3b7c1e5a2d4680'
 const LEAKY_TOKEN = 'tok-planted-"quoted"\\slash-77'
 const jsonEscape = (text: string) => JSON.stringify(text).slice(1, -1)
-const SECRETS = [AI_KEY, LEAKY_TOKEN, jsonEscape(LEAKY_TOKEN), jsonEscape(jsonEscape(LEAKY_TOKEN))]
+/** Named secrets: one from the configuration (`${VAR}`), two stored through the API. */
+const CONFIG_SECRET = 'cfg-planted-"q"\\4c8e1a9f27'
+const STORED_TOKEN = 'stored-planted-b7d2e94a61'
+const BASIC_PAIR = 'planted-user:pw-planted-3f9a1c'
+const base64 = (text: string) => Buffer.from(text).toString('base64')
+const SECRETS = [
+  AI_KEY,
+  LEAKY_TOKEN,
+  jsonEscape(LEAKY_TOKEN),
+  jsonEscape(jsonEscape(LEAKY_TOKEN)),
+  CONFIG_SECRET,
+  jsonEscape(CONFIG_SECRET),
+  encodeURIComponent(CONFIG_SECRET),
+  STORED_TOKEN,
+  BASIC_PAIR,
+  base64(BASIC_PAIR),
+]
 
 const gateway = new ModelGateway()
+const echo = new EchoServer()
 let server: ServeChild
 let databaseUrl: string
 const answers: string[] = []
@@ -62,6 +82,7 @@ async function databaseText(): Promise<string> {
 
 beforeAll(async () => {
   await gateway.start()
+  await echo.start()
   databaseUrl = await freshDatabaseUrl()
   const port = await freePort()
   const dir = tempDir('secrets')
@@ -75,7 +96,23 @@ beforeAll(async () => {
     trigger: { uses: 'manual' },
     steps: [{ id: 'spill', uses: 'leaky.spill', with: { fail: '{{ input.fail }}' } }],
   })
-  // the values come from the environment through ${VAR}, as a deployment would set them
+  // a configured secret through `$secret`, in a header, the query and a step's own output
+  writeFile(dir, 'workflows/call-config.yaml', {
+    id: 'call-config',
+    trigger: { uses: 'manual' },
+    steps: [
+      {
+        id: 'call',
+        uses: 'http.request',
+        with: {
+          url: `${echo.url}/config`,
+          headers: { 'x-token': "{{ $secret('planted-config') }}" },
+          query: { key: "{{ $secret('planted-config') }}" },
+        },
+      },
+      { id: 'keep', uses: 'data.set', with: { value: "token {{ $secret('planted-config') }}" } },
+    ],
+  }) // the values come from the environment through ${VAR}, as a deployment would set them
   const config = writeFile(
     dir,
     'piecework.yaml',
@@ -88,12 +125,22 @@ beforeAll(async () => {
       'credentials:',
       `  leaky: { token: "\${LEAKY_TOKEN}" }`,
       `pieces: ['${join(ROOT, 'test/fixtures/pieces/leaky')}']`,
+      'secrets:',
+      `  key: "\${SECRETS_KEY}"`,
+      `  values: { planted-config: "\${PLANTED_CONFIG}" }`,
       'log: { level: debug }',
     ].join('\n'),
   )
   server = await spawnServe(
     ['--config', config],
-    { AI_URL: gateway.url, AI_KEY, LEAKY_TOKEN, PIECEWORK_LOG_LEVEL: 'debug' },
+    {
+      AI_URL: gateway.url,
+      AI_KEY,
+      LEAKY_TOKEN,
+      PLANTED_CONFIG: CONFIG_SECRET,
+      SECRETS_KEY: randomBytes(32).toString('base64'),
+      PIECEWORK_LOG_LEVEL: 'debug',
+    },
     port,
   )
 }, 60_000)
@@ -101,6 +148,24 @@ beforeAll(async () => {
 afterAll(async () => {
   await server?.stop()
   await gateway.stop()
+  await echo.stop()
+})
+
+async function put(path: string, body: unknown, method = 'PUT') {
+  const res = await server.request(path, {
+    method,
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify(body),
+  })
+  answers.push(await res.text())
+  return res.status
+}
+
+/** An `http.request` step to the echo service, authenticated with a stored secret. */
+const authCall = (id: string, auth: Record<string, string>, query = '') => ({
+  id,
+  trigger: { uses: 'manual' },
+  steps: [{ id: 'call', uses: 'http.request', with: { url: `${echo.url}/${id}${query}`, auth } }],
 })
 
 describe(`a planted secret (${TEST_DB})`, () => {
@@ -132,6 +197,45 @@ describe(`a planted secret (${TEST_DB})`, () => {
     })
     const logs = (await api(`/api/v1/runs/${returned.id}/logs`)) as { items: { msg: string }[] }
     expect(logs.items.map((l) => l.msg)).toContain('using token [redacted]')
+  })
+
+  it('reaches a service through $secret and is scrubbed from what it echoes', async () => {
+    const run = await startRun('call-config')
+    expect(run.status).toBe('succeeded')
+    const seen = echo.requests.at(-1)!
+    expect(seen.headers['x-token']).toBe(CONFIG_SECRET)
+    expect(new URL(seen.url, echo.url).searchParams.get('key')).toBe(CONFIG_SECRET)
+    const text = JSON.stringify(run.output)
+    expect(text).toContain('[redacted]')
+    for (const secret of SECRETS) expect(text).not.toContain(secret)
+  })
+
+  it('reaches a service through http.request auth (bearer, basic, header), scrubbed from its echo', async () => {
+    expect(await put('/api/v1/secrets/stored-token', { value: STORED_TOKEN })).toBe(201)
+    expect(await put('/api/v1/secrets/basic-pair', { value: BASIC_PAIR })).toBe(201)
+    const flows = [
+      authCall('bearer', { secret: 'stored-token', type: 'bearer' }),
+      authCall('basic', { secret: 'basic-pair', type: 'basic' }),
+      authCall('header', { secret: 'stored-token', type: 'header', header: 'x-api-key' }),
+      authCall('refused', { secret: 'stored-token' }, '?status=401'),
+    ]
+    for (const flow of flows) expect(await put('/api/v1/workflows', flow, 'POST')).toBe(201)
+
+    const bearer = await startRun('bearer')
+    expect(echo.requests.at(-1)!.headers.authorization).toBe(`Bearer ${STORED_TOKEN}`)
+    expect(bearer.output).toMatchObject({
+      status: 200,
+      body: { headers: { authorization: 'Bearer [redacted]' } },
+    })
+    const basic = await startRun('basic')
+    expect(echo.requests.at(-1)!.headers.authorization).toBe(`Basic ${base64(BASIC_PAIR)}`)
+    expect(basic.output).toMatchObject({ body: { headers: { authorization: 'Basic [redacted]' } } })
+    await startRun('header')
+    expect(echo.requests.at(-1)!.headers['x-api-key']).toBe(STORED_TOKEN)
+    const refused = await startRun('refused')
+    expect(refused).toMatchObject({ status: 'failed', error: { code: 'HTTP_401' } })
+    expect(JSON.stringify(refused.error)).toContain('Bearer [redacted]')
+    await api('/api/v1/secrets')
   })
 
   it('appears in no API answer, no run record and no log line', async () => {

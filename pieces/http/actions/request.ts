@@ -5,10 +5,34 @@ import {
   isRetryableStatus,
   PieceError,
   retryAfterMs,
+  SECRET_NAME,
   TerminalError,
 } from '../../../src/piece-sdk/index.js'
 
 const Scalar = v.union([v.string(), v.number(), v.boolean()])
+
+/** A named secret sent as `Authorization: Bearer`, as Basic (`user:password`), or in a header of its own. */
+const Auth = v.pipe(
+  v.strictObject({
+    secret: v.pipe(v.string(), v.regex(SECRET_NAME, 'must be a secret name (letters, digits, _ . -)')),
+    type: v.optional(v.picklist(['bearer', 'basic', 'header']), 'bearer'),
+    header: v.optional(v.pipe(v.string(), v.regex(/^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/, 'must be a header name'))),
+  }),
+  v.check(
+    (auth) => (auth.type === 'header') === (auth.header !== undefined),
+    'header is needed with type: header, and only then',
+  ),
+)
+
+function authorize(headers: Headers, auth: v.InferOutput<typeof Auth>, value: string | undefined): void {
+  // the engine reads the secrets named at `secretProps` before the step runs: it is there
+  if (value === undefined)
+    throw new TerminalError('SECRET_NOT_FOUND', `secret '${auth.secret}' was not given`)
+  if (auth.type === 'bearer') headers.set('authorization', `Bearer ${value}`)
+  else if (auth.type === 'basic')
+    headers.set('authorization', `Basic ${Buffer.from(value).toString('base64')}`)
+  else headers.set(auth.header!, value)
+}
 
 export const request = defineAction({
   name: 'request',
@@ -24,9 +48,12 @@ export const request = defineAction({
     failOnStatus: v.optional(v.boolean(), true),
     /** Send the step's idempotency key as an `Idempotency-Key` header. */
     idempotent: v.optional(v.boolean(), false),
+    /** A named secret to authenticate with (`secrets.values` or PUT /api/v1/secrets/:name). */
+    auth: v.optional(Auth),
   }),
+  secretProps: ['auth.secret'],
   output: v.object({ status: v.number(), headers: v.record(v.string(), v.string()), body: v.unknown() }),
-  run: async ({ props, signal, idempotencyKey, log }) => {
+  run: async ({ props, signal, idempotencyKey, log, secrets }) => {
     const url = new URL(props.url)
     if (url.protocol !== 'http:' && url.protocol !== 'https:') {
       throw new TerminalError('INVALID_PROPS', `url must be http or https, not ${url.protocol}`)
@@ -36,6 +63,7 @@ export const request = defineAction({
     }
     const headers = new Headers(props.headers)
     if (props.idempotent) headers.set('idempotency-key', idempotencyKey)
+    if (props.auth) authorize(headers, props.auth, secrets?.[props.auth.secret])
     let body: string | undefined
     const hasBody = props.body !== undefined && props.body !== null
     if (hasBody && (props.method === 'GET' || props.method === 'HEAD')) {

@@ -1,0 +1,251 @@
+// Named secrets through the API and in runs, in process (`app.request()`) on a real database:
+// write-only routes, sealed rows, key rotation, deploy-time checks of names written out, and
+// `$secret` values scrubbed from whatever a run keeps.
+import { randomBytes } from 'node:crypto'
+import type { Hono } from 'hono'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { createApp } from '../../src/http/app.js'
+import { Engine } from '../../src/runtime/engine.js'
+import { freshDatabaseUrl, TEST_DB } from '../helpers/db.js'
+import { expectError } from './expect-error.js'
+
+const KEY = randomBytes(32).toString('base64')
+const STORED = 'stored-planted-5b1e9c3d7a'
+const CONFIGURED = 'config-planted-8e2f4a6c1b'
+
+let databaseUrl: string
+let engine: Engine
+let app: Hono
+
+function open(secrets: NonNullable<Parameters<typeof Engine.open>[0]['secrets']>) {
+  return Engine.open({ databaseUrl, threads: 1, secrets })
+}
+
+function request(path: string, method = 'GET', json?: unknown) {
+  return app.request(path, {
+    method,
+    headers: json === undefined ? {} : { 'content-type': 'application/json' },
+    body: json === undefined ? undefined : JSON.stringify(json),
+  })
+}
+
+const workflow = (id: string, steps: unknown[], output?: unknown) => ({
+  id,
+  trigger: { uses: 'manual' },
+  steps,
+  ...(output === undefined ? {} : { output }),
+})
+
+async function runToEnd(id: string, input: unknown = {}) {
+  const res = await request(`/api/v1/workflows/${id}/runs?wait=10s`, 'POST', { input })
+  expect(res.status).toBe(200)
+  return (await res.json()) as {
+    id: string
+    status: string
+    output: unknown
+    error: unknown
+    steps: unknown[]
+  }
+}
+
+beforeAll(async () => {
+  databaseUrl = await freshDatabaseUrl()
+  engine = await open({ key: KEY, values: { 'config-token': CONFIGURED } })
+  await engine.start()
+  app = createApp(engine, { apiKeys: [], bodyLimit: 1024 * 1024 })
+})
+
+afterAll(async () => {
+  await engine?.close(1000)
+})
+
+describe(`the secrets API (${TEST_DB})`, () => {
+  it('stores a value (201), replaces it (200), and never answers with it', async () => {
+    const created = await request('/api/v1/secrets/api-token', 'PUT', { value: 'first-value-123' })
+    expect(created.status).toBe(201)
+    const body = await created.text()
+    expect(JSON.parse(body)).toMatchObject({
+      name: 'api-token',
+      source: 'api',
+      createdAt: expect.any(String),
+    })
+    expect(body).not.toContain('first-value')
+    const replaced = await request('/api/v1/secrets/api-token', 'PUT', { value: STORED })
+    expect(replaced.status).toBe(200)
+    expect(await replaced.text()).not.toContain(STORED)
+  })
+
+  it('lists names and sources only', async () => {
+    const res = await request('/api/v1/secrets')
+    const text = await res.text()
+    expect(res.status).toBe(200)
+    expect(JSON.parse(text)).toEqual({
+      items: [
+        { name: 'api-token', source: 'api', createdAt: expect.any(String), updatedAt: expect.any(String) },
+        { name: 'config-token', source: 'config', createdAt: null, updatedAt: null },
+      ],
+      nextCursor: null,
+    })
+    expect(text).not.toContain(STORED)
+    expect(text).not.toContain(CONFIGURED)
+  })
+
+  it('deletes a stored secret (204), then answers 404 for it', async () => {
+    expect((await request('/api/v1/secrets/short-lived', 'PUT', { value: 'gone-soon' })).status).toBe(201)
+    expect((await request('/api/v1/secrets/short-lived', 'DELETE')).status).toBe(204)
+    await expectError(await request('/api/v1/secrets/short-lived', 'DELETE'), 404, 'NOT_FOUND')
+  })
+
+  it('answers bad input with a 400 that names what is wrong, without echoing the value', async () => {
+    const badName = await expectError(
+      await request('/api/v1/secrets/-bad name', 'PUT', { value: 'abcdefgh' }),
+      400,
+      'VALIDATION',
+    )
+    expect(badName.error.message).toContain('secret name')
+    const short = await expectError(await request('/api/v1/secrets/pin', 'PUT', { value: 'a1' }), 400)
+    expect(JSON.stringify(short)).toContain('at least 4 characters')
+    const typo = await expectError(await request('/api/v1/secrets/x', 'PUT', { valeu: 'typo-value' }), 400)
+    expect(JSON.stringify(typo)).toContain('value')
+    const number = await expectError(await request('/api/v1/secrets/x', 'PUT', { value: 987654321 }), 400)
+    expect(JSON.stringify(number)).not.toContain('987654321')
+  })
+
+  it('refuses to change a secret of the configuration (409)', async () => {
+    const put = await expectError(
+      await request('/api/v1/secrets/config-token', 'PUT', { value: 'other-value' }),
+      409,
+      'CONFLICT',
+    )
+    expect(put.error.message).toContain('secrets.values.config-token')
+    await expectError(await request('/api/v1/secrets/config-token', 'DELETE'), 409, 'CONFLICT')
+  })
+
+  it('keeps only sealed values in the database', async () => {
+    const rows = (await engine.db.knex('secrets').select('*')) as Record<string, unknown>[]
+    expect(rows.map((r) => r.name)).toEqual(['api-token'])
+    expect(JSON.stringify(rows)).not.toContain(STORED)
+    expect(JSON.stringify(rows)).not.toContain(Buffer.from(STORED).toString('base64'))
+  })
+})
+
+describe(`$secret in runs (${TEST_DB})`, () => {
+  it('resolves a stored and a configured secret when the step runs, and scrubs them from outputs', async () => {
+    const deployed = await request(
+      '/api/v1/workflows',
+      'POST',
+      workflow(
+        'uses-secrets',
+        [
+          {
+            id: 'both',
+            uses: 'data.set',
+            with: {
+              value: { header: "Bearer {{ $secret('api-token') }}", other: "{{ $secret('config-token') }}" },
+            },
+          },
+          {
+            id: 'length',
+            uses: 'data.set',
+            needs: ['both'],
+            with: { value: "{{ $length($secret('api-token')) }}" },
+          },
+        ],
+        {
+          both: '{{ steps.both.output }}',
+          length: '{{ steps.length.output }}',
+          raw: "{{ $secret('api-token') }}",
+        },
+      ),
+    )
+    expect(deployed.status).toBe(201)
+    const run = await runToEnd('uses-secrets')
+    expect(run.status).toBe('succeeded')
+    expect(run.output).toEqual({
+      both: { header: 'Bearer [redacted]', other: '[redacted]' },
+      length: STORED.length,
+      raw: '[redacted]',
+    })
+    const again = await (await request(`/api/v1/runs/${run.id}`)).text()
+    expect(again).not.toContain(STORED)
+    expect(again).not.toContain(CONFIGURED)
+  })
+
+  it('refuses at deploy time a secret name written out that is not defined, naming where', async () => {
+    const res = await request(
+      '/api/v1/workflows',
+      'POST',
+      workflow('unknown-secrets', [
+        { id: 'a', uses: 'data.set', with: { value: "{{ $secret('no-such-secret') }}" } },
+        {
+          id: 'b',
+          uses: 'http.request',
+          with: { url: 'http://127.0.0.1:1/', auth: { secret: 'nor-this-one', type: 'bearer' } },
+        },
+      ]),
+    )
+    const body = await expectError(res, 400, 'VALIDATION')
+    expect(body.error.details).toEqual(
+      expect.arrayContaining([
+        {
+          path: 'steps[0].with.value',
+          message: expect.stringContaining("secret 'no-such-secret' is not defined"),
+        },
+        { path: 'steps[1].with.auth.secret', message: expect.stringContaining("secret 'nor-this-one'") },
+      ]),
+    )
+  })
+
+  it('fails the step with SECRET_NOT_FOUND when a computed name is not defined', async () => {
+    const deployed = await request(
+      '/api/v1/workflows',
+      'POST',
+      workflow('computed-secret', [
+        { id: 'read', uses: 'data.set', with: { value: '{{ $secret(input.name) }}' } },
+      ]),
+    )
+    expect(deployed.status).toBe(201)
+    const run = await runToEnd('computed-secret', { name: 'not-there' })
+    expect(run).toMatchObject({
+      status: 'failed',
+      error: { code: 'SECRET_NOT_FOUND', stepId: 'read', message: expect.stringContaining("'not-there'") },
+    })
+  })
+
+  it('scrubs a secret an expression error quotes', async () => {
+    await request(
+      '/api/v1/workflows',
+      'POST',
+      workflow('quoted-secret', [
+        { id: 'cast', uses: 'data.set', with: { value: "{{ $number($secret('api-token')) }}" } },
+      ]),
+    )
+    const run = await runToEnd('quoted-secret')
+    expect(run.status).toBe('failed')
+    expect(JSON.stringify(run)).not.toContain(STORED)
+    expect(JSON.stringify(run.error)).toContain('[redacted]')
+  })
+})
+
+describe(`key rotation (${TEST_DB})`, () => {
+  it('refuses to start when a stored secret was sealed with a key not configured', async () => {
+    await engine.close(1000)
+    const other = randomBytes(32).toString('hex')
+    await expect(open({ key: other })).rejects.toThrow(/neither secrets.key nor in secrets.previousKeys/)
+  })
+
+  it('seals stored secrets again under the new key, the old one given as previous', async () => {
+    const next = randomBytes(32).toString('hex')
+    engine = await open({ key: next, previousKeys: [KEY], values: { 'config-token': CONFIGURED } })
+    expect(engine.secretsResealed).toBe(1)
+    await engine.close(1000)
+    // the old key is no longer needed
+    engine = await open({ key: next, values: { 'config-token': CONFIGURED } })
+    expect(engine.secretsResealed).toBe(0)
+    expect(await engine.secrets.resolve('api-token')).toBe(STORED)
+  })
+
+  it('rejects a key that is not 32 bytes, naming the setting', async () => {
+    await expect(open({ key: 'too-short' })).rejects.toThrow(/secrets.key must be a 32-byte key/)
+  })
+})
