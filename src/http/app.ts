@@ -15,6 +15,7 @@ import { runRoutes } from './routes/runs.js'
 import { secretRoutes } from './routes/secrets.js'
 import { signalLinkRoutes } from './routes/signal-links.js'
 import { signalRoutes } from './routes/signals.js'
+import { statsRoutes } from './routes/stats.js'
 import { pieceRoutes, systemRoutes } from './routes/system.js'
 import { workflowRoutes } from './routes/workflows.js'
 import type { SignalLinks } from './signal-links.js'
@@ -72,6 +73,7 @@ export function createApp(engine: Engine, options: AppOptions): Hono {
   app.route('/api/v1/runs', runRoutes(engine))
   app.route('/api/v1/signals', signalRoutes(engine))
   app.route('/api/v1/pieces', pieceRoutes(engine))
+  app.route('/api/v1/stats', statsRoutes(engine))
   app.route('/api/v1/secrets', secretRoutes(engine))
   return app
 }

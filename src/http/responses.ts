@@ -2,6 +2,7 @@
 // and the checks at the bottom keep them in step with the types the store and the routes answer with.
 import * as v from 'valibot'
 import type { pieceCatalogue } from '../piece-sdk/catalogue.js'
+import type { WorkflowRunStats } from '../store/run-stats.js'
 import type { ItemView, LogLine, RunView } from '../store/runs.js'
 import type { workflowView } from './routes/workflows.js'
 import { RUN_STATUSES } from './schemas.js'
@@ -118,6 +119,19 @@ export const ItemViewSchema = v.object({
 })
 export const ItemPage = page(ItemViewSchema)
 
+/** Per workflow: its runs created since `since` by status, and its newest run. */
+export const RunStatsPage = v.object({
+  since: Time,
+  items: v.array(
+    v.object({
+      workflowId: v.string(),
+      counts: v.record(v.picklist(RUN_STATUSES), v.number()),
+      lastRun: v.nullable(v.object({ id: v.string(), status: v.picklist(RUN_STATUSES), createdAt: Time })),
+    }),
+  ),
+  nextCursor: v.null(),
+})
+
 export const SignalTaken = v.object({ taken: v.nullable(v.string()) })
 export const Delivered = v.object({ delivered: v.number() })
 
@@ -179,8 +193,9 @@ const fits: [
   Fits<RunView, Out<typeof Run>>,
   Fits<LogLine, Out<typeof LogLineView>>,
   Fits<ItemView, Out<typeof ItemViewSchema>>,
+  Fits<WorkflowRunStats, Out<typeof RunStatsPage>['items'][number]>,
   // the definition is redacted as `unknown`; it is the stored object
   Fits<Omit<ReturnType<typeof workflowView>, 'definition'>, Omit<Out<typeof WorkflowView>, 'definition'>>,
   Fits<ReturnType<typeof pieceCatalogue>[number], Out<typeof Piece>>,
-] = [true, true, true, true, true]
+] = [true, true, true, true, true, true]
 void fits

@@ -40,14 +40,41 @@ const limit = (max: number, byDefault: string) =>
   )
 const Limit = limit(500, '50')
 
+const ISO_TIME = /^\d{4}-\d{2}-\d{2}(T\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?(Z|[+-]\d{2}:?\d{2})?)?$/
+
+/** `?since=`, `?until=`: an ISO 8601 time, or a duration back from now (`30m`, `24h`, `7d`); as epoch ms. */
+export const TimeParam = v.pipe(
+  v.string(),
+  v.check(
+    (t) => DURATION_PATTERN.test(t) || (ISO_TIME.test(t) && Number.isFinite(Date.parse(t))),
+    'must be an ISO 8601 time (2026-01-31T09:00:00Z) or a duration back from now (30m, 24h, 7d)',
+  ),
+  v.transform((t) => {
+    const back = parseDuration(t)
+    return back === undefined ? Date.parse(t) : Date.now() - back
+  }),
+)
+
 export const RunListQuery = v.object({
   workflowId: v.optional(v.string()),
   status: v.optional(v.picklist(RUN_STATUSES)),
+  since: v.optional(TimeParam),
+  until: v.optional(TimeParam),
   limit: Limit,
   cursor: v.optional(v.string()),
 })
 
 export const PageQuery = v.object({ limit: Limit, cursor: v.optional(v.string()) })
+
+/** A page of a run's log lines, of one step with `stepId`. */
+export const LogQuery = v.object({
+  stepId: v.optional(v.string()),
+  limit: Limit,
+  cursor: v.optional(v.string()),
+})
+
+/** Run counts by workflow and status, of the runs created since then (by default the last 24 h). */
+export const RunStatsQuery = v.object({ since: v.optional(TimeParam, '24h') })
 
 export const VersionQuery = v.object({
   version: v.optional(

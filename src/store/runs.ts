@@ -190,7 +190,15 @@ function decodeCursor(
 /** Newest first; the cursor is the (created_at, id) of the last item given. */
 export async function listRuns(
   knex: Knex,
-  filter: { workflowId?: string; status?: string; limit: number; cursor?: string },
+  filter: {
+    workflowId?: string
+    status?: string
+    /** Created at or after, and before, these times (epoch ms). */
+    since?: number
+    until?: number
+    limit: number
+    cursor?: string
+  },
 ): Promise<Page<RunSummary>> {
   const query = knex('runs')
     .select('id', 'workflow_id', 'workflow_version', 'status', 'created_at', 'started_at', 'finished_at')
@@ -201,6 +209,8 @@ export async function listRuns(
     .limit(filter.limit + 1)
   if (filter.workflowId) query.where('workflow_id', filter.workflowId)
   if (filter.status) query.where('status', filter.status)
+  if (filter.since !== undefined) query.where('created_at', '>=', filter.since)
+  if (filter.until !== undefined) query.where('created_at', '<', filter.until)
   const after = decodeCursor(filter.cursor, ['time', 'text'])
   if (after) {
     const [createdAt, id] = after as [number, string]
@@ -232,18 +242,20 @@ export interface LogLine {
   data: unknown
 }
 
-/** Oldest first; the cursor is the id of the last line given. */
+/** Oldest first (of one step with `stepId`); the cursor is the id of the last line given. */
 export async function readLogs(
   knex: Knex,
   runId: string,
   limit: number,
   cursor?: string,
+  stepId?: string,
 ): Promise<Page<LogLine>> {
   const after = decodeCursor(cursor, ['serial'])
   const query = knex('run_logs')
     .where('run_id', runId)
     .orderBy('id', 'asc')
     .limit(limit + 1)
+  if (stepId !== undefined) query.where('step_id', stepId)
   if (after) query.where('id', '>', Number(after[0]))
   const rows: Record<string, unknown>[] = await query
   const items = rows.slice(0, limit).map((r) => ({

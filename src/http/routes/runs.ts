@@ -6,7 +6,7 @@ import type { Engine } from '../../runtime/engine.js'
 import { listItems, listRuns, readLogs } from '../../store/runs.js'
 import { check, readBody } from '../body.js'
 import { HttpError } from '../errors.js'
-import { ItemsQuery, PageQuery, RunListQuery, SignalBody, WaitQuery } from '../schemas.js'
+import { ItemsQuery, LogQuery, RunListQuery, SignalBody, WaitQuery } from '../schemas.js'
 
 export function runRoutes(engine: Engine): Hono {
   const app = new Hono()
@@ -22,9 +22,11 @@ export function runRoutes(engine: Engine): Hono {
   })
 
   app.get('/:id/logs', async (c) => {
-    const { limit, cursor } = check(PageQuery, c.req.query(), 'the query')
-    await engine.getRun(c.req.param('id'))
-    return c.json(await readLogs(engine.db.knex, c.req.param('id'), limit, cursor))
+    const { limit, cursor, stepId } = check(LogQuery, c.req.query(), 'the query')
+    const run = await engine.getRun(c.req.param('id'))
+    if (stepId !== undefined && !run.steps.some((s) => s.id === stepId))
+      throw new HttpError('NOT_FOUND', `run ${run.id} has no step '${stepId}'`)
+    return c.json(await readLogs(engine.db.knex, run.id, limit, cursor, stepId))
   })
 
   app.post('/:id/cancel', async (c) => {
