@@ -35,7 +35,7 @@ async function runToEnd(
 ): Promise<{ id: string; status: string; createdAt: string }> {
   const res = await api.request(`/api/v1/workflows/${workflowId}/runs?wait=30s`, { json: { input } })
   expect(res.status).toBe(200)
-  return res.json()
+  return (await res.json()) as { id: string; status: string; createdAt: string }
 }
 
 const json = async <T>(path: string): Promise<T> => {
