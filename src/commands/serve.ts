@@ -200,6 +200,7 @@ export async function serveCommand(options: { configFile?: string }): Promise<nu
     webhooks,
     pruner,
     signalLinks: signalLinks(config),
+    ui: { enabled: config.ui.enabled },
     report: (error) => log.error({ err: error }, 'unexpected error'),
   })
   const server = serve({ fetch: app.fetch, hostname: config.server.host, port: config.server.port })

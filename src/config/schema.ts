@@ -138,6 +138,8 @@ export const ConfigSchema = v.strictObject({
     v.strictObject({ apiKeys: v.optional(v.array(v.pipe(v.string(), v.minLength(16))), []) }),
     {},
   ),
+  /** The run monitor, a web UI served at `/` (docs/ui.md). */
+  ui: v.optional(v.strictObject({ enabled: v.optional(v.boolean(), true) }), {}),
   services: v.optional(v.strictObject({ aiOrchestrator: ServiceSchema, osIntegration: ServiceSchema }), {}),
   /** Pieces besides the built-ins: folders (`./…`, `/…`) and npm package names. */
   pieces: v.optional(v.array(PieceSourceSchema), []),

@@ -17,6 +17,7 @@ import { signalLinkRoutes } from './routes/signal-links.js'
 import { signalRoutes } from './routes/signals.js'
 import { statsRoutes } from './routes/stats.js'
 import { pieceRoutes, systemRoutes } from './routes/system.js'
+import { uiRoutes } from './routes/ui.js'
 import { workflowRoutes } from './routes/workflows.js'
 import type { SignalLinks } from './signal-links.js'
 
@@ -30,6 +31,8 @@ export interface AppOptions {
   pruner?: RunPruner
   /** The signer of `$signalUrl` links; without it, /signals/:token refuses every token. */
   signalLinks?: SignalLinks
+  /** Serve the run monitor at `/` (from this folder; by default the package's dist/ui). */
+  ui?: { enabled: boolean; dir?: string }
 }
 
 /**
@@ -58,6 +61,7 @@ export function createApp(engine: Engine, options: AppOptions): Hono {
   app.notFound((c) => c.json(errorBody('NOT_FOUND', `no route for ${c.req.method} ${c.req.path}`), 404))
   app.use('*', limitBody(options.bodyLimit))
   app.route('/', systemRoutes(engine))
+  if (options.ui?.enabled) app.route('/', uiRoutes(options.ui.dir))
   const metrics = engineMetrics(engine, { pruner: options.pruner })
   app.get('/metrics', async (c) =>
     c.text(await metrics.metrics(), 200, { 'content-type': metrics.contentType }),
