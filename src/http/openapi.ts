@@ -16,6 +16,7 @@ import {
   VersionQuery,
   WaitQuery,
 } from './schemas.js'
+import { SecretBody, SecretPage, SecretView } from './secret-schemas.js'
 
 /** A JSON Schema (2020-12, the dialect of OpenAPI 3.1) of a valibot schema, without `$schema`. */
 export function schemaOf(schema: v.GenericSchema): Record<string, unknown> {
@@ -40,6 +41,8 @@ const SCHEMAS = {
   PiecePage: R.PiecePage,
   Health: R.Health,
   Ready: R.Ready,
+  Secret: SecretView,
+  SecretPage,
 } satisfies Record<string, v.GenericSchema>
 
 type SchemaName = keyof typeof SCHEMAS
@@ -167,6 +170,7 @@ export function openApiDocument(version: string) {
       { name: 'runs' },
       { name: 'signals' },
       { name: 'pieces' },
+      { name: 'secrets' },
       { name: 'webhooks' },
     ],
     components: {
@@ -386,6 +390,34 @@ export function openApiDocument(version: string) {
           tags: ['pieces'],
           summary: 'Loaded pieces, with the JSON Schemas of their props',
           responses: { 200: answer('every piece', 'PiecePage'), ...errors(401) },
+        },
+      },
+      '/api/v1/secrets': {
+        get: {
+          operationId: 'listSecrets',
+          tags: ['secrets'],
+          summary: 'Every named secret: name, source and dates, never a value',
+          responses: { 200: answer('every secret', 'SecretPage'), ...errors(401) },
+        },
+      },
+      '/api/v1/secrets/{name}': {
+        parameters: [pathParam('name', 'the secret name: 1-128 letters, digits, _ . -')],
+        put: {
+          operationId: 'putSecret',
+          tags: ['secrets'],
+          summary: 'Store a secret, sealed with AES-256-GCM (write-only: no answer holds the value)',
+          requestBody: { required: true, content: json(schemaOf(SecretBody)) },
+          responses: {
+            200: answer('an existing secret was replaced', 'Secret'),
+            201: answer('a new secret was stored', 'Secret'),
+            ...errors(400, 401, 409, 413, 415),
+          },
+        },
+        delete: {
+          operationId: 'deleteSecret',
+          tags: ['secrets'],
+          summary: 'Delete a stored secret (those of the configuration are read-only)',
+          responses: { 204: { description: 'deleted' }, ...errors(400, 401, 404, 409) },
         },
       },
       '/signals/{token}': {

@@ -2,6 +2,7 @@
 // name and dates, never its value). They check requests and make the OpenAPI entries.
 import * as v from 'valibot'
 import { SecretName, SecretValue } from '../secrets/name.js'
+import type { secretView } from './routes/secrets.js'
 
 export const SecretNameParam = SecretName
 
@@ -19,3 +20,10 @@ export const SecretView = v.object({
 })
 
 export const SecretPage = v.object({ items: v.array(SecretView), nextCursor: v.nullable(v.string()) })
+
+// the answer the route builds is the one documented
+type Same<A, B> = [A] extends [B] ? ([B] extends [A] ? true : false) : false
+export const SECRET_VIEW_DOCUMENTED: Same<
+  ReturnType<typeof secretView>,
+  v.InferOutput<typeof SecretView>
+> = true

@@ -36,6 +36,8 @@ beforeAll(async () => {
     threads: 2,
     // docs/pieces.md's example workflow uses the piece it builds, which the fixtures hold
     pieces: [{ from: join(ROOT, 'test/fixtures/pieces/text'), onError: 'fail' }],
+    // the secret the examples of $secret and http.request's auth name (docs/workflows.md#secrets)
+    secrets: { values: { 'api-token': 'doc-example-token-1234' } },
   })
   api = await startStandInApi()
 })
