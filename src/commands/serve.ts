@@ -183,7 +183,7 @@ export async function serveCommand(options: { configFile?: string }): Promise<nu
       d.created ? 'workflow deployed' : 'workflow unchanged',
     )
   }
-  const webhooks = new WebhookRoutes(engine)
+  const webhooks = new WebhookRoutes(engine, parseDuration(config.webhooks.tolerance))
   await webhooks.reload()
   webhooks.start()
   const scheduler = new Scheduler(engine)

@@ -134,6 +134,8 @@ export const ConfigSchema = v.strictObject({
     {},
   ),
   workflows: v.optional(v.strictObject({ dir: v.optional(v.string(), 'config/workflows') }), {}),
+  /** How far a Standard Webhooks timestamp may be from now; ids are remembered that long. */
+  webhooks: v.optional(v.strictObject({ tolerance: v.optional(DurationSchema, '5m') }), {}),
   auth: v.optional(
     v.strictObject({ apiKeys: v.optional(v.array(v.pipe(v.string(), v.minLength(16))), []) }),
     {},

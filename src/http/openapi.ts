@@ -117,6 +117,20 @@ const WORKFLOW_ID = pathParam('id', 'the workflow id')
 const PAGE = { limit: 'how many items a page holds', cursor: 'the `nextCursor` of the page before' }
 const WAIT = { wait: 'how long to wait for the run to end: milliseconds, or a duration (5s, 2m); at most 5m' }
 
+/** The signature headers of a webhook whose trigger has a `secret` (docs/api.md#signatures). */
+const HOOK_HEADERS = [
+  ['webhook-id', 'Standard Webhooks: the message id; a second request with it is refused (409)'],
+  ['webhook-timestamp', 'Standard Webhooks: seconds since 1970, within webhooks.tolerance of now'],
+  ['webhook-signature', 'Standard Webhooks: v1,<base64 HMAC-SHA256 of "<id>.<timestamp>.<body>">'],
+  ['x-piecework-signature', 'sha256=<lowercase hex HMAC-SHA256 of the raw body>'],
+].map(([name, description]) => ({
+  name,
+  in: 'header',
+  required: false,
+  description,
+  schema: { type: 'string' },
+}))
+
 /** Webhooks take whatever method their trigger names: one operation per method. */
 function hookOperations() {
   const methods = ['get', 'post', 'put', 'patch', 'delete'] as const
@@ -128,6 +142,7 @@ function hookOperations() {
         tags: ['webhooks'],
         summary: `Webhook trigger (${method.toUpperCase()}; a trigger names the method it takes, or ANY)`,
         security: [],
+        parameters: HOOK_HEADERS,
         ...(method === 'get' || method === 'delete'
           ? {}
           : { requestBody: { content: { '*/*': { schema: {} } } } }),
@@ -142,7 +157,7 @@ function hookOperations() {
               required: ['error', 'runId'],
             }),
           },
-          ...errors(400, 401, 404, 405, 413),
+          ...errors(400, 401, 404, 405, 409, 413),
         },
       },
     ]),

@@ -14,6 +14,8 @@ export const WorkflowEntity = defineEntity({
     createdAt: p.bigint('number'),
     updatedAt: p.bigint('number'),
     deletedAt: p.bigint('number').nullable(),
+    /** When the workflow was paused: its triggers start nothing until it is resumed. */
+    pausedAt: p.bigint('number').nullable(),
   }),
 })
 

@@ -15,6 +15,7 @@ import { Migration0006CancelRequests } from './migrations/0006-cancel-requests.j
 import { Migration0007RunRetention } from './migrations/0007-run-retention.js'
 import { Migration0008LoopsChildrenSignals } from './migrations/0008-loops-children-signals.js'
 import { Migration0009Secrets } from './migrations/0009-secrets.js'
+import { Migration0010WebhookIdsPauses } from './migrations/0010-webhook-ids-pauses.js'
 
 export type DatabaseKind = 'sqlite' | 'postgres'
 
@@ -47,6 +48,7 @@ export const MIGRATIONS = [
   { name: '0007-run-retention', class: Migration0007RunRetention },
   { name: '0008-loops-children-signals', class: Migration0008LoopsChildrenSignals },
   { name: '0009-secrets', class: Migration0009Secrets },
+  { name: '0010-webhook-ids-pauses', class: Migration0010WebhookIdsPauses },
 ]
 
 export async function ormOptions(url: string): Promise<Options> {

@@ -26,6 +26,27 @@ function webhook(
 
 const hmac = (secret: string, body: string) => createHmac('sha256', secret).update(body).digest('hex')
 
+/** Standard Webhooks headers for a body, signed now (or `ageSeconds` ago) under a `whsec_` secret. */
+function standardHeaders(secret: string, id: string, body: string, ageSeconds = 0) {
+  const timestamp = String(Math.floor(Date.now() / 1000) - ageSeconds)
+  const key = Buffer.from(secret.slice('whsec_'.length), 'base64')
+  const mac = createHmac('sha256', key).update(`${id}.${timestamp}.${body}`).digest('base64')
+  return {
+    'content-type': 'application/json',
+    'webhook-id': id,
+    'webhook-timestamp': timestamp,
+    'webhook-signature': `v1,${mac}`,
+  }
+}
+
+/** An error answer whose message says `says`. */
+async function refused(res: Response, status: number, code: string, says: string) {
+  const body = await expectError(res, status, code)
+  expect(body.error.message).toContain(says)
+}
+
+const WHSEC = `whsec_${Buffer.from('a key of thirty-two bytes, exact').toString('base64')}`
+
 beforeAll(async () => {
   const folder = tempDir('hook-flows')
   writeFile(
@@ -148,6 +169,7 @@ describe(`webhook signatures (${TEST_DB})`, () => {
       `sha256=${hmac('another-secret', raw)}`,
       `sha256=${hmac(secret, JSON.stringify({ amount: 11 }))}`,
       `sha256=${'0'.repeat(64)}`,
+      `sha256=${hmac(secret, raw).toUpperCase()}`,
       hmac(secret, raw),
       'sha256=not-hex',
     ]) {
@@ -166,6 +188,70 @@ describe(`webhook signatures (${TEST_DB})`, () => {
     await expectError(await server.request('/hooks/signed', { json: { amount: 10 } }), 401, 'UNAUTHORIZED')
     await expectError(await server.request('/hooks/signed', { method: 'POST' }), 401, 'UNAUTHORIZED')
     expect(await countRuns(server, 'hook-signed')).toBe(before)
+  })
+})
+
+describe(`Standard Webhooks signatures (${TEST_DB})`, () => {
+  beforeAll(async () => {
+    await createWorkflow(server, webhook('hook-standard', { path: 'standard', secret: WHSEC }))
+  })
+
+  const send = (headers: Record<string, string>, body: string) =>
+    server.request('/hooks/standard', { method: 'POST', headers, body })
+
+  it('starts a run for a request signed over id, timestamp and body, and hides the signature from it', async () => {
+    const body = JSON.stringify({ order: 1 })
+    const res = await send(standardHeaders(WHSEC, 'msg_start', body), body)
+    expect(res.status, await res.clone().text()).toBe(202)
+    const run = await waitForRun(server, ((await res.json()) as { id: string }).id)
+    expect(run).toMatchObject({ status: 'succeeded', input: { body: { order: 1 } } })
+    const seen = (run.input as { headers: Record<string, string> }).headers
+    expect(seen).toMatchObject({ 'webhook-id': 'msg_start', 'webhook-timestamp': expect.any(String) })
+    expect(seen['webhook-signature']).toBeUndefined()
+  })
+
+  it('refuses the same request sent again with 409 and starts nothing', async () => {
+    const body = JSON.stringify({ order: 2 })
+    const headers = standardHeaders(WHSEC, 'msg_replayed', body)
+    expect((await send(headers, body)).status).toBe(202)
+    const before = await countRuns(server, 'hook-standard')
+    await refused(await send(headers, body), 409, 'CONFLICT', "webhook-id 'msg_replayed' was taken already")
+    // a new timestamp and signature for the same id is a replay too
+    await expectError(await send(standardHeaders(WHSEC, 'msg_replayed', body, 1), body), 409, 'CONFLICT')
+    expect(await countRuns(server, 'hook-standard')).toBe(before)
+  })
+
+  it('answers 401 naming the tolerance to a request signed longer ago than 5 minutes', async () => {
+    const body = JSON.stringify({ order: 3 })
+    const before = await countRuns(server, 'hook-standard')
+    const res = await send(standardHeaders(WHSEC, 'msg_stale', body, 301), body)
+    await refused(res, 401, 'UNAUTHORIZED', 'outside the tolerance of 300 s')
+    expect(await countRuns(server, 'hook-standard')).toBe(before)
+  })
+
+  it('answers 401 to a wrong signature, a changed body or a missing header, and starts nothing', async () => {
+    const body = JSON.stringify({ order: 4 })
+    const before = await countRuns(server, 'hook-standard')
+    const good = standardHeaders(WHSEC, 'msg_wrong', body)
+    const other = `whsec_${Buffer.from('another key of thirty-two bytes!').toString('base64')}`
+    for (const [headers, sent, reason] of [
+      [standardHeaders(other, 'msg_wrong', body), body, 'wrong webhook-signature'],
+      [good, JSON.stringify({ order: 5 }), 'wrong webhook-signature'],
+      [{ ...good, 'webhook-id': '' }, body, 'needs webhook-id'],
+      [{ ...good, 'webhook-timestamp': 'now' }, body, 'webhook-timestamp is not a number of seconds'],
+    ] as const) {
+      await refused(await send(headers, sent), 401, 'UNAUTHORIZED', reason)
+    }
+    // the id of a refused request was not remembered: signed right, it is taken
+    expect((await send(good, body)).status).toBe(202)
+    expect(await countRuns(server, 'hook-standard')).toBe(before + 1)
+  })
+
+  it('does not take up an id when the request is refused for its body', async () => {
+    const headers = standardHeaders(WHSEC, 'msg_bad_body', '{not json')
+    await expectError(await send(headers, '{not json'), 400, 'BAD_REQUEST')
+    const body = JSON.stringify({ mended: true })
+    expect((await send(standardHeaders(WHSEC, 'msg_bad_body', body), body)).status).toBe(202)
   })
 })
 
@@ -295,6 +381,51 @@ describe(`webhooks on several processes (${TEST_DB})`, () => {
       }
     },
   )
+})
+
+describe(`Standard Webhooks across processes and settings (${TEST_DB})`, () => {
+  it.skipIf(TEST_DB !== 'postgres')(
+    'refuses on one process a request another process of the same database took',
+    async () => {
+      const env = { PIECEWORK_DATABASE_URL: await freshDatabaseUrl() }
+      const first = await startServer({ env })
+      const second = await startServer({ env }).catch(async (error) => {
+        await first.stop()
+        throw error
+      })
+      try {
+        await createWorkflow(
+          first,
+          webhook('hook-standard-shared', { path: 'standard-shared', secret: WHSEC }),
+        )
+        await sleep(500)
+        const body = JSON.stringify({ via: 'first' })
+        const headers = standardHeaders(WHSEC, 'msg_shared', body)
+        const taken = await first.request('/hooks/standard-shared', { method: 'POST', headers, body })
+        expect(taken.status, await taken.clone().text()).toBe(202)
+        const replayed = await second.request('/hooks/standard-shared', { method: 'POST', headers, body })
+        await expectError(replayed, 409, 'CONFLICT')
+        expect(await countRuns(first, 'hook-standard-shared')).toBe(1)
+      } finally {
+        await Promise.all([first.stop(), second.stop()])
+      }
+    },
+  )
+
+  it('takes its tolerance from webhooks.tolerance', async () => {
+    const strict = await startServer({ env: { PIECEWORK_WEBHOOKS_TOLERANCE: '2s' } })
+    try {
+      await createWorkflow(strict, webhook('hook-strict', { path: 'strict', secret: WHSEC }))
+      const body = '{}'
+      const post = (headers: Record<string, string>) =>
+        strict.request('/hooks/strict', { method: 'POST', headers, body })
+      const old = await post(standardHeaders(WHSEC, 'msg_old', body, 10))
+      await refused(old, 401, 'UNAUTHORIZED', 'outside the tolerance of 2 s')
+      expect((await post(standardHeaders(WHSEC, 'msg_fresh', body))).status).toBe(202)
+    } finally {
+      await strict.stop()
+    }
+  })
 })
 
 describe(`webhooks with API keys configured (${TEST_DB})`, () => {

@@ -2,8 +2,11 @@
 import { Hono } from 'hono'
 import { checkValueLimits } from '../../definition/value-limits.js'
 import type { Engine } from '../../runtime/engine.js'
-import { signatureValid, type WebhookRoutes } from '../../triggers/webhooks.js'
+import { checkSignature, type WebhookRoutes } from '../../triggers/webhooks.js'
 import { HttpError } from '../errors.js'
+
+/** Headers kept out of the run's input: credentials, not data. */
+const HIDDEN_HEADERS = new Set(['authorization', 'x-piecework-signature', 'webhook-signature'])
 
 /** How long `respond: onComplete` waits for the run before answering 202 with its id. */
 const ON_COMPLETE_WAIT_MS = 5 * 60_000
@@ -38,13 +41,13 @@ export function hookRoutes(engine: Engine, routes: WebhookRoutes): Hono {
       )
     }
     const raw = new Uint8Array(await c.req.arrayBuffer())
-    if (route.secret && !signatureValid(route.secret, raw, c.req.header('x-piecework-signature'))) {
-      throw new HttpError('UNAUTHORIZED', 'missing or wrong X-Piecework-Signature')
-    }
+    const now = Date.now()
+    const signed = route.secret
+      ? checkSignature(route.secret, raw, (name) => c.req.header(name), now, routes.toleranceMs)
+      : { ok: true as const }
+    if (!signed.ok) throw new HttpError('UNAUTHORIZED', signed.reason)
     const headers = Object.fromEntries(
-      Object.entries(c.req.header()).filter(
-        ([name]) => name !== 'authorization' && name !== 'x-piecework-signature',
-      ),
+      Object.entries(c.req.header()).filter(([name]) => !HIDDEN_HEADERS.has(name)),
     )
     const query = c.req.query()
     const body = parseBody(raw, c.req.header('content-type') ?? '')
@@ -52,7 +55,17 @@ export function hookRoutes(engine: Engine, routes: WebhookRoutes): Hono {
     checkValueLimits(query, 'the query', { root: 'query' })
     checkValueLimits(body, 'the body', { root: 'body' })
     const input = { method: c.req.method, path: route.path, headers, query, body }
-    const { id } = await engine.startRun(route.workflowId, input)
+    const replay = signed.replayId
+    if (replay && !(await routes.ids.remember(route.workflowId, replay.id, replay.expiresAt, now)))
+      throw new HttpError(
+        'CONFLICT',
+        `webhook-id '${replay.id}' was taken already: a replayed request starts nothing`,
+      )
+    const { id } = await engine.startRun(route.workflowId, input).catch(async (error: unknown) => {
+      // not taken after all: the sender may send the same message again
+      if (replay) await routes.ids.forget(route.workflowId, replay.id).catch(() => {})
+      throw error
+    })
     if (route.respond === 'immediately') return c.json({ id }, 202)
     const run = await engine.awaitOutcome(id, ON_COMPLETE_WAIT_MS)
     if (run.status === 'succeeded') return c.json(run.output as object, 200)
