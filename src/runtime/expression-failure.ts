@@ -5,11 +5,12 @@ import { isEngineError } from '../errors.js'
 import type { StepError } from '../model/run-state.js'
 import type { SecretAccess } from '../secrets/vault.js'
 
-export function expressionFailure(stepId: string, error: unknown): StepError {
+/** `where` begins the message: `step 'a'`, or `step 'a' item 3`. */
+export function expressionFailure(where: string, error: unknown): StepError {
   const cause = (error as { cause?: unknown }).cause
   return {
     code: isEngineError(cause) ? cause.code : 'EXPRESSION',
-    message: `step '${stepId}': ${(error as Error).message}`,
+    message: `${where}: ${(error as Error).message}`,
   }
 }
 

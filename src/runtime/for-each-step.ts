@@ -7,6 +7,7 @@ import { renderTemplate } from '../definition/template.js'
 import type { CheckpointWriter, SignalTake } from '../store/checkpoints.js'
 import type { LogLevel, StepReply, StepTask } from '../workers/protocol.js'
 import type { StepRunner } from './dispatch.js'
+import { expressionFailure } from './expression-failure.js'
 import { type ItemAttempt, type ItemResult, pause, runItems } from './for-each.js'
 import { jitterDraw, retryDelay } from './retry.js'
 import {
@@ -203,8 +204,8 @@ export class ForEachSteps {
     try {
       props = await renderTemplate(spec.props, this.host.scope(input, inputs, item))
     } catch (error) {
-      const message = `step '${spec.id}' item ${item.index}: ${(error as Error).message}`
-      return { ok: false, error: { code: 'EXPRESSION', message }, retryable: false }
+      const where = `step '${spec.id}' item ${item.index}`
+      return { ok: false, error: expressionFailure(where, error), retryable: false }
     }
     const lanes = this.lanes.get(spec.id)
     if (lanes) lanes.active++

@@ -432,7 +432,12 @@ export class Supervisor {
       try {
         props = await renderTemplate(spec.props, this.scope(input, inputs))
       } catch (error) {
-        this.receive({ type: 'failed', stepId, error: expressionFailure(stepId, error), retryable: false })
+        this.receive({
+          type: 'failed',
+          stepId,
+          error: expressionFailure(`step '${stepId}'`, error),
+          retryable: false,
+        })
         return
       }
       const reply = await this.deps.steps.run(

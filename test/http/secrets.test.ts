@@ -212,6 +212,32 @@ describe(`$secret in runs (${TEST_DB})`, () => {
     })
   })
 
+  it('fails a forEach item with SECRET_NOT_FOUND, and scrubs the items that read one', async () => {
+    const deployed = await request(
+      '/api/v1/workflows',
+      'POST',
+      workflow('secret-items', [
+        {
+          id: 'each',
+          uses: 'data.set',
+          forEach: '{{ input.names }}',
+          with: { value: '{{ $secret(item) }}' },
+        },
+      ]),
+    )
+    expect(deployed.status).toBe(201)
+    const good = await runToEnd('secret-items', { names: ['api-token', 'config-token'] })
+    expect(good).toMatchObject({ status: 'succeeded', output: ['[redacted]', '[redacted]'] })
+    const bad = await runToEnd('secret-items', { names: ['api-token', 'missing-one'] })
+    expect(bad.status).toBe('failed')
+    expect(bad.error).toMatchObject({
+      code: 'SECRET_NOT_FOUND',
+      stepId: 'each',
+      message: expect.stringContaining('item 1: expression "$secret(item)" failed: secret \'missing-one\''),
+    })
+    expect(JSON.stringify(bad)).not.toContain(STORED)
+  })
+
   it('scrubs a secret an expression error quotes', async () => {
     await request(
       '/api/v1/workflows',
