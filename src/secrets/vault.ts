@@ -2,7 +2,7 @@
 // the API (sealed in the `secrets` table). Values are read when a step is dispatched, never stored
 // with a run; every value this process ever handed out is scrubbed from what runs record.
 import type { Knex } from '@mikro-orm/knex'
-import { ConflictError, EngineError, NotFoundError, ValidationError } from '../errors.js'
+import { ConflictError, EngineError, NotFoundError } from '../errors.js'
 import {
   deleteSecretRow,
   putSecretRow,
@@ -162,9 +162,9 @@ export class SecretVault implements SecretAccess {
   private openRow(row: SecretRow): string {
     const key = this.keys.get(row.keyId)
     if (!key)
-      throw new ValidationError(
+      throw new EngineError(
+        'SECRET_UNREADABLE',
         `stored secret '${row.name}' was sealed with key ${row.keyId}, which is neither secrets.key nor in secrets.previousKeys`,
-        [{ path: 'secrets.key', message: `no configured key has id ${row.keyId}` }],
       )
     return open(key, row.name, row)
   }

@@ -257,7 +257,10 @@ describe(`key rotation (${TEST_DB})`, () => {
   it('refuses to start when a stored secret was sealed with a key not configured', async () => {
     await engine.close(1000)
     const other = randomBytes(32).toString('hex')
-    await expect(open({ key: other })).rejects.toThrow(/neither secrets.key nor in secrets.previousKeys/)
+    await expect(open({ key: other })).rejects.toMatchObject({
+      code: 'SECRET_UNREADABLE',
+      message: expect.stringMatching(/'api-token' .* neither secrets.key nor in secrets.previousKeys/),
+    })
   })
 
   it('seals stored secrets again under the new key, the old one given as previous', async () => {
