@@ -56,7 +56,7 @@ export class WorkflowCatalog {
     options: { mustExist?: boolean; mustNotExist?: boolean } = {},
   ): Promise<DeployResult> {
     // secrets another process stored a moment ago count
-    await this.secrets?.refresh(1000)
+    await this.secrets?.refresh()
     const workflow = this.compile(definition)
     if (workflow.trigger.kind === 'webhook') await this.checkWebhookPath(workflow)
     const { version, created } = await this.store.save(
