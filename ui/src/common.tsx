@@ -14,7 +14,6 @@ export function useLoad<T>(load: () => Promise<T>, deps: unknown[]): Loaded<T> {
   const [data, setData] = useState<T>()
   const [error, setError] = useState<Error>()
   const [tick, setTick] = useState(0)
-  // biome-ignore lint/correctness/useExhaustiveDependencies: the caller names what load depends on
   useEffect(() => {
     let live = true
     load().then(

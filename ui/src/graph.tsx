@@ -120,7 +120,6 @@ export function StepGraph(props: {
               role="button"
               tabIndex={0}
               aria-pressed={props.selected === step.id}
-              aria-label={`step ${step.id}${kind ? ` (${kind})` : ''}${status ? `: ${status}` : ''}`}
               onClick={() => select(step.id)}
               onKeyDown={(e) => {
                 if (e.key === 'Enter' || e.key === ' ') {

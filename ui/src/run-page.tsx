@@ -47,8 +47,12 @@ function useLiveRun(id: string, epoch: number) {
         soon()
       } else if (event === 'run') {
         const d = data as { status: RunStatus }
-        setRun((r) => r && { ...r, status: d.status })
-        soon()
+        // an ended run is shown whole (its output or error with its status), not its status first
+        if (ENDED.has(d.status)) refresh()
+        else {
+          setRun((r) => r && { ...r, status: d.status })
+          soon()
+        }
       }
     }
     readEvents(`/api/v1/runs/${id}/events`, onEvent, abort.signal).then(

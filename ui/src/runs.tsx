@@ -23,7 +23,6 @@ export function RunList({ query }: { query: URLSearchParams }) {
   }
   const key = JSON.stringify(filter)
   const [cursors, setCursors] = useState<string[]>([])
-  // biome-ignore lint/correctness/useExhaustiveDependencies: a new filter starts from the first page
   useEffect(() => setCursors([]), [key])
   const cursor = cursors[cursors.length - 1]
   const page = useLoad(

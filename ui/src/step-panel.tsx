@@ -142,7 +142,6 @@ function usePages<T>(url: (cursor?: string) => string, key: string) {
   const [items, setItems] = useState<T[]>([])
   const [next, setNext] = useState<string | null>(null)
   const [error, setError] = useState<Error>()
-  // biome-ignore lint/correctness/useExhaustiveDependencies: `key` names what the url depends on
   useEffect(() => {
     let live = true
     api<Page<T>>(url()).then(

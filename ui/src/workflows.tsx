@@ -44,7 +44,7 @@ export function WorkflowList() {
                   <td>{w.version}</td>
                   <td>
                     {s?.lastRun ? (
-                      <a href={href(`/runs/${s.lastRun.id}`)} aria-label={`last run: ${s.lastRun.status}`}>
+                      <a href={href(`/runs/${s.lastRun.id}`)}>
                         <Status status={s.lastRun.status} />
                       </a>
                     ) : (
