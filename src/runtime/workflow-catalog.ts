@@ -5,7 +5,7 @@ import type { DefinitionLimits } from '../definition/limits.js'
 import type { ExpressionLimits } from '../definition/template.js'
 import { ConflictError, ValidationError } from '../errors.js'
 import type { PieceRegistry } from '../piece-sdk/registry.js'
-import { missingSecrets } from '../secrets/references.js'
+import { secretProblems } from '../secrets/references.js'
 import type { WorkflowStore } from '../store/workflows.js'
 import { normalisePath } from '../triggers/webhooks.js'
 import { LruCache } from './lru-cache.js'
@@ -38,7 +38,7 @@ export class WorkflowCatalog {
    */
   compile(definition: unknown): CompiledWorkflow {
     const secrets = this.secrets
-    const missing = secrets ? missingSecrets(definition, this.registry, (name) => secrets.has(name)) : []
+    const missing = secrets ? secretProblems(definition, this.registry, (name) => secrets.has(name)) : []
     let workflow: CompiledWorkflow
     try {
       workflow = compileWorkflow(definition, this.registry, this.limits)
@@ -46,8 +46,7 @@ export class WorkflowCatalog {
       if (!(error instanceof ValidationError) || missing.length === 0) throw error
       throw new ValidationError(error.message, [...error.problems, ...missing])
     }
-    if (missing.length > 0)
-      throw new ValidationError(`the workflow names ${missing.length} secret(s) not defined`, missing)
+    if (missing.length > 0) throw new ValidationError(`workflow '${workflow.id}' is invalid`, missing)
     return workflow
   }
 

@@ -1,6 +1,7 @@
 // Where a workflow names secrets: `$secret('name')` in its expressions and the props an action
 // declares as secret names (`secretProps`, such as `http.request`'s `auth.secret`). Names written
 // out are checked at deploy time; names an expression computes can only be checked when it runs.
+import { splitTemplate } from '../definition/template.js'
 import type { Problem } from '../errors.js'
 import type { PieceRegistry } from '../piece-sdk/registry.js'
 
@@ -48,18 +49,36 @@ export function secretReferences(
   return found
 }
 
-/** A problem for every secret name written out that is not defined. */
-export function missingSecrets(
+/** `secrets.NAME` read as a variable (as other tools write it): there is none, it would be null. */
+const SECRETS_PATH = /(?<![\w$.])secrets\.([A-Za-z0-9_-]+)/
+
+/**
+ * A problem for every secret name written out that is not defined, and for every expression that
+ * reads `secrets.NAME` as if it were a variable.
+ */
+export function secretProblems(
   definition: unknown,
   registry: PieceRegistry,
   has: (name: string) => boolean,
 ): Problem[] {
-  return secretReferences(definition, registry)
-    .filter(({ name }) => !has(name))
-    .map(({ path, name }) => ({
-      path,
-      message: `secret '${name}' is not defined (secrets.values in the configuration, or PUT /api/v1/secrets/${name})`,
-    }))
+  const problems: Problem[] = []
+  walkStrings(definition, '', (text, path) => {
+    for (const part of splitTemplate(text)) {
+      const misread = typeof part === 'object' && SECRETS_PATH.exec(part.source)
+      if (misread)
+        problems.push({
+          path,
+          message: `secrets.${misread[1]} is not a variable: write $secret('${misread[1]}')`,
+        })
+    }
+  })
+  for (const { path, name } of secretReferences(definition, registry))
+    if (!has(name))
+      problems.push({
+        path,
+        message: `secret '${name}' is not defined (secrets.values in the configuration, or PUT /api/v1/secrets/${name})`,
+      })
+  return problems
 }
 
 function walkStrings(value: unknown, path: string, visit: (text: string, path: string) => void): void {

@@ -182,6 +182,7 @@ describe(`$secret in runs (${TEST_DB})`, () => {
           uses: 'http.request',
           with: { url: 'http://127.0.0.1:1/', auth: { secret: 'nor-this-one', type: 'bearer' } },
         },
+        { id: 'c', uses: 'data.set', with: { value: 'Bearer {{ secrets.api-token }}' } },
       ]),
     )
     const body = await expectError(res, 400, 'VALIDATION')
@@ -192,6 +193,10 @@ describe(`$secret in runs (${TEST_DB})`, () => {
           message: expect.stringContaining("secret 'no-such-secret' is not defined"),
         },
         { path: 'steps[1].with.auth.secret', message: expect.stringContaining("secret 'nor-this-one'") },
+        {
+          path: 'steps[2].with.value',
+          message: "secrets.api-token is not a variable: write $secret('api-token')",
+        },
       ]),
     )
   })
