@@ -137,10 +137,19 @@ export class SecretVault implements SecretAccess {
     await this.refresh()
   }
 
-  /** Reads every stored secret again (at most once per `withinMs` when several ask at once). */
+  /**
+   * Reads every stored secret again; with `withinMs`, not if they were read that recently (or are
+   * being read). Without it, a read that began earlier may miss a write just made: it is waited
+   * for, and the secrets are read once more.
+   */
   async refresh(withinMs = 0): Promise<void> {
-    if (this.loading) return this.loading
     if (withinMs > 0 && Date.now() - this.loadedAt < withinMs) return
+    if (this.loading) {
+      if (withinMs > 0) return this.loading
+      await this.loading.catch(() => {})
+      // one begun since began after the caller's write
+      if (this.loading) return this.loading
+    }
     this.loading = this.load().finally(() => {
       this.loading = undefined
     })
