@@ -1,96 +1,122 @@
 #!/usr/bin/env node
-// The command line: serve | run | validate | migrate. Only wiring; the work is in src/commands.
-import { type ParseArgsConfig, parseArgs } from 'node:util'
-import { runCommand } from './commands/run.js'
-import { formatProblems, validateFiles } from './commands/validate.js'
-import { loadConfig } from './config/load.js'
+// The command line: serve | run | validate | migrate here, and the commands that drive a running
+// server (src/commands/remote). Only wiring; the work is in src/commands.
+import { Command, CommanderError, Option } from 'commander'
+import { RemoteError } from './commands/remote/client.js'
+import { addRemoteCommands } from './commands/remote/index.js'
 import { isEngineError, ValidationError } from './errors.js'
-import { loadRegistry } from './piece-sdk/registry.js'
-import { type PieceSource, resolvePieceSources } from './piece-sdk/sources.js'
-import { openDatabase } from './store/orm.js'
+import type { PieceSource } from './piece-sdk/sources.js'
+import { PACKAGE_VERSION } from './version.js'
 
-const USAGE = `usage:
-  piecework serve [--config FILE]
-  piecework run FILE [--input JSON | --input @file.json] [--db URL] [--pieces PATH]...
-                [--workflows DIR]... [--signal NAME=JSON]...
-  piecework validate PATH... [--pieces PATH]...
-  piecework migrate [--db URL]`
+/** A repeatable option's values, in the order given. */
+const collect = (value: string, previous: string[] = []) => [...previous, value]
 
-class UsageError extends Error {}
-
-/** `--pieces PATH`, repeatable: folders or npm packages of pieces besides the built-ins. */
-const PIECES_OPTION = { type: 'string', multiple: true } as const
-
-function pieceSources(values: unknown): PieceSource[] {
-  return ((values as string[] | undefined) ?? []).map((from) => ({ from, onError: 'fail' as const }))
+function pieceSources(values: string[] | undefined): PieceSource[] {
+  return (values ?? []).map((from) => ({ from, onError: 'fail' as const }))
 }
 
-async function main(argv: string[]): Promise<number> {
-  const [command, ...rest] = argv
-  switch (command) {
-    case 'run': {
-      const { values, positionals } = parse(rest, {
-        input: { type: 'string' },
-        db: { type: 'string' },
-        pieces: PIECES_OPTION,
-        workflows: { type: 'string', multiple: true },
-        signal: { type: 'string', multiple: true },
-      })
-      if (positionals.length !== 1) throw new UsageError('run takes exactly one workflow file')
-      return runCommand({
-        file: positionals[0]!,
-        input: values.input as string | undefined,
-        workflows: values.workflows as string[] | undefined,
-        signals: values.signal as string[] | undefined,
-        engine: {
-          databaseUrl: (values.db as string | undefined) ?? 'sqlite::memory:',
-          pieces: pieceSources(values.pieces),
-        },
-        progress: (line) => process.stderr.write(`${line}\n`),
-      })
-    }
-    case 'validate': {
-      const { values, positionals } = parse(rest, { pieces: PIECES_OPTION })
-      if (positionals.length === 0) throw new UsageError('validate takes one or more files or folders')
-      const { files } = resolvePieceSources(pieceSources(values.pieces))
-      const reports = await validateFiles(positionals, await loadRegistry(files))
+function program(done: (code: number) => void): Command {
+  const cli = new Command('piecework')
+    .description('A durable workflow engine: serve it, run a workflow once, or drive a running server.')
+    .version(PACKAGE_VERSION, '-v, --version', 'print the version')
+    .helpOption('-h, --help', 'print the help of a command')
+    .helpCommand('help [command]', 'print the help of a command')
+    .showHelpAfterError('(piecework --help lists the commands; piecework help COMMAND tells more)')
+    .configureOutput({ outputError: (text, write) => write(`piecework: ${text.replace(/^error: /, '')}`) })
+    .exitOverride()
+    // --version and --help before a command are the program's; after it they are the command's
+    .enablePositionalOptions()
+  // the subcommands made below take these settings (errors, help, exit) from here
+  const pieces = new Option(
+    '--pieces <path>',
+    'load pieces from a folder or npm package (repeatable)',
+  ).argParser(collect)
+
+  cli
+    .command('serve')
+    .description('run the engine with its HTTP API until SIGINT or SIGTERM')
+    .option('--config <file>', 'the configuration file (default config/piecework.yaml)')
+    .action(async (o: { config?: string }) => {
+      const { serveCommand } = await import('./commands/serve.js')
+      done(await serveCommand({ configFile: o.config }))
+    })
+
+  cli
+    .command('run')
+    .description('run one workflow once, in this process; print the run as JSON')
+    .argument('<file>', 'a workflow in YAML or JSON')
+    .option('--input <json>', 'the trigger output: JSON, or @file.json (default {})')
+    .option('--db <url>', 'sqlite:<file> or postgres://... (default: in memory)')
+    .addOption(pieces)
+    .option('--workflows <dir>', 'workflows that workflow.run steps may call (repeatable)', collect)
+    .option('--signal <name=json>', 'a signal sent up front (repeatable)', collect)
+    .action(
+      async (
+        file: string,
+        o: { input?: string; db?: string; pieces?: string[]; workflows?: string[]; signal?: string[] },
+      ) =>
+        done(
+          await (await import('./commands/run.js')).runCommand({
+            file,
+            input: o.input,
+            workflows: o.workflows,
+            signals: o.signal,
+            engine: { databaseUrl: o.db ?? 'sqlite::memory:', pieces: pieceSources(o.pieces) },
+            progress: (line) => process.stderr.write(`${line}\n`),
+          }),
+        ),
+    )
+
+  cli
+    .command('validate')
+    .description('check workflow files or folders (and piecework.yaml) without running anything')
+    .argument('<path...>', 'files or folders')
+    .addOption(pieces)
+    .action(async (paths: string[], o: { pieces?: string[] }) => {
+      const { formatProblems, validateFiles } = await import('./commands/validate.js')
+      const { resolvePieceSources } = await import('./piece-sdk/sources.js')
+      const { loadRegistry } = await import('./piece-sdk/registry.js')
+      const { files } = resolvePieceSources(pieceSources(o.pieces))
+      const reports = await validateFiles(paths, await loadRegistry(files))
       for (const r of reports) {
         if (r.ok) process.stdout.write(`ok      ${r.file}\n`)
         else process.stdout.write(`invalid ${r.file}: ${formatProblems(r.message ?? '', r.problems)}\n`)
         for (const warning of r.warnings) process.stdout.write(`warning ${r.file}: ${warning}\n`)
       }
-      return reports.every((r) => r.ok) ? 0 : 2
-    }
-    case 'migrate': {
-      const { values } = parse(rest, { db: { type: 'string' } })
+      done(reports.every((r) => r.ok) ? 0 : 2)
+    })
+
+  cli
+    .command('migrate')
+    .description('bring the database schema up to date')
+    .option('--db <url>', 'the database (default: PIECEWORK_DATABASE_URL, the configuration)')
+    .action(async (o: { db?: string }) => {
       // --db, else the configuration (config file, PIECEWORK_DATABASE_URL, default)
-      const url = (values.db as string | undefined) ?? loadConfig().config.database.url
-      const db = await openDatabase(url)
+      const url = o.db ?? (await import('./config/load.js')).loadConfig().config.database.url
+      const db = await (await import('./store/orm.js')).openDatabase(url)
       await db.close()
       process.stderr.write(`the database at ${url.replace(/\/\/[^@/]*@/, '//***@')} is up to date\n`)
-      return 0
-    }
-    case 'serve': {
-      const { serveCommand } = await import('./commands/serve.js')
-      const { values } = parse(rest, { config: { type: 'string' } })
-      return serveCommand({ configFile: values.config as string | undefined })
-    }
-    case undefined:
-    case 'help':
-    case '--help':
-      process.stdout.write(`${USAGE}\n`)
-      return command === undefined ? 2 : 0
-    default:
-      throw new UsageError(`unknown command '${command}'`)
-  }
+      done(0)
+    })
+
+  addRemoteCommands(cli, done)
+  return cli
 }
 
-function parse(args: string[], options: NonNullable<ParseArgsConfig['options']>) {
+/** Help and --version exit 0; `piecework` alone shows the help and exits 2, as any usage error. */
+function usageExit(error: CommanderError): number {
+  return error.exitCode === 0 ? 0 : 2
+}
+
+async function main(argv: string[]): Promise<number> {
+  let code = 0
   try {
-    return parseArgs({ args, options, allowPositionals: true, strict: true })
+    await program((c) => (code = c)).parseAsync(argv, { from: 'user' })
   } catch (error) {
-    throw new UsageError((error as Error).message)
+    if (error instanceof CommanderError) return usageExit(error)
+    throw error
   }
+  return code
 }
 
 main(process.argv.slice(2))
@@ -98,10 +124,11 @@ main(process.argv.slice(2))
     (code) => {
       process.exitCode = code
     },
-    (error: unknown) => {
-      if (error instanceof UsageError) {
-        process.stderr.write(`piecework: ${error.message}\n${USAGE}\n`)
-        process.exitCode = 2
+    async (error: unknown) => {
+      const { formatProblems } = await import('./commands/validate.js')
+      if (error instanceof RemoteError) {
+        process.stderr.write(`piecework: ${formatProblems(error.message, error.details)}\n`)
+        process.exitCode = error.exit
       } else if (error instanceof ValidationError) {
         process.stderr.write(`piecework: ${formatProblems(error.message, error.problems)}\n`)
         process.exitCode = 2

@@ -1,8 +1,8 @@
 // `piecework run FILE`: one run of one workflow, in process, printed as JSON on stdout.
-import { readFile } from 'node:fs/promises'
 import { loadDefinitionFile } from '../definition/load.js'
 import { ValidationError } from '../errors.js'
 import { Engine, type EngineOptions } from '../runtime/engine.js'
+import { parseJsonArg } from './json-arg.js'
 import { definitionFiles } from './validate.js'
 
 export interface RunCommandOptions {
@@ -30,17 +30,7 @@ export function parseSignalArg(arg: string): { name: string; data: unknown } {
 }
 
 export async function parseInputArg(arg: string | undefined): Promise<unknown> {
-  if (arg === undefined) return {}
-  const text = arg.startsWith('@')
-    ? await readFile(arg.slice(1), 'utf8').catch((e: Error) => {
-        throw new ValidationError(`--input: cannot read ${arg.slice(1)}: ${e.message}`)
-      })
-    : arg
-  try {
-    return JSON.parse(text)
-  } catch (error) {
-    throw new ValidationError(`--input is not JSON: ${(error as Error).message}`)
-  }
+  return arg === undefined ? {} : parseJsonArg('--input', arg)
 }
 
 /** What a waiting step waits for, as its progress line says it. */

@@ -1,0 +1,117 @@
+// The commands that drive a running server (`workflows`, `start`, `runs`), as commander commands;
+// each action answers its exit code through `done`.
+import { type Command, InvalidArgumentError, Option } from 'commander'
+import { RUN_STATUSES } from '../../http/schemas.js'
+import { connect, DEFAULT_SERVER } from './client.js'
+import { followLogs } from './logs.js'
+import { type Format, stdout, type Write } from './output.js'
+import { cancelRun, getRun, listRuns, retryRun, signalRun, startRun } from './runs.js'
+import { deleteWorkflow, deployWorkflows, getWorkflow, listWorkflows } from './workflows.js'
+
+interface Common {
+  server?: string
+  output: Format
+}
+
+const stderr: Write = (text) => process.stderr.write(text)
+
+function wholeNumber(text: string): number {
+  if (!/^\d+$/.test(text)) throw new InvalidArgumentError('must be a whole number')
+  return Number(text)
+}
+
+/** `--server` and `--output`, on every remote command (so that each one's help shows them). */
+function remote(command: Command): Command {
+  return command
+    .addOption(
+      new Option('--server <url>', `the server's base URL (default ${DEFAULT_SERVER})`).env(
+        'PIECEWORK_SERVER_URL',
+      ),
+    )
+    .addOption(
+      new Option('-o, --output <format>', 'table for people, json for scripts')
+        .choices(['table', 'json'])
+        .default('table'),
+    )
+    .addHelpText('after', '\nThe API key, when the server needs one, is read from PIECEWORK_API_KEY.')
+}
+
+export function addRemoteCommands(program: Command, done: (code: number) => void): void {
+  const act =
+    <A extends unknown[]>(fn: (...args: A) => Promise<number>) =>
+    async (...args: A) =>
+      done(await fn(...args))
+  const link = (o: Common) => connect(o)
+
+  const workflows = program
+    .command('workflows')
+    .description("the server's workflows: list, get, deploy, delete")
+  remote(workflows.command('list').description('list workflows (their current versions)')).action(
+    act((o: Common) => listWorkflows(link(o), o.output, stdout)),
+  )
+  remote(workflows.command('get').description('show a workflow and its steps').argument('<id>'))
+    .option('--version <n>', 'an older version', wholeNumber)
+    .action(
+      act((id: string, o: Common & { version?: number }) =>
+        getWorkflow(link(o), id, o.version, o.output, stdout),
+      ),
+    )
+  remote(
+    workflows
+      .command('deploy')
+      .description('create or update workflows from files (folders: every .yaml, .yml, .json in them)')
+      .argument('<path...>'),
+  ).action(act((paths: string[], o: Common) => deployWorkflows(link(o), paths, o.output, stdout, stderr)))
+  remote(
+    workflows.command('delete').description('delete a workflow and its triggers').argument('<id>'),
+  ).action(act((id: string, o: Common) => deleteWorkflow(link(o), id, stdout)))
+
+  remote(program.command('start').description('start a run of a workflow').argument('<workflow>'))
+    .option('--input <json>', 'the run input: JSON, or @file.json (default {})')
+    .option('--wait <duration>', 'wait up to this long (5s, 2m) for the run to end; exit as `run` does')
+    .option('-f, --follow', "then print the run's log lines until it ends; exit as `run` does")
+    .option('-q, --quiet', 'print only the run id')
+    .action(
+      act((id: string, o: Common & Parameters<typeof startRun>[2]) =>
+        startRun(link(o), id, o, o.output, stdout),
+      ),
+    )
+
+  const runs = program
+    .command('runs')
+    .description("the server's runs: list, get, logs, cancel, retry, signal")
+  remote(runs.command('list').description('list runs, newest first'))
+    .option('--workflow <id>', 'only runs of this workflow')
+    .addOption(new Option('--status <status>', 'only runs in this status').choices(RUN_STATUSES))
+    .option('--limit <n>', 'how many (default 50, at most 500)', wholeNumber)
+    .option('--cursor <cursor>', 'the next page, as the last one said')
+    .action(
+      act((o: Common & Parameters<typeof listRuns>[1]) => listRuns(link(o), o, o.output, stdout, stderr)),
+    )
+  remote(runs.command('get').description('show a run and its steps').argument('<id>'))
+    .option(
+      '--wait <duration>',
+      'wait up to this long for it to end; exit 0 succeeded, 1 failed or cancelled',
+    )
+    .action(act((id: string, o: Common & { wait?: string }) => getRun(link(o), id, o.wait, o.output, stdout)))
+  remote(
+    runs.command('logs').description("print a run's log lines (json: one object a line)").argument('<id>'),
+  )
+    .option('-f, --follow', 'go on until the run ends; exit 0 succeeded, 1 failed or cancelled')
+    .action(
+      act((id: string, o: Common & { follow?: boolean }) => followLogs(link(o), id, o, o.output, stdout)),
+    )
+  remote(runs.command('cancel').description('cancel a run that has not ended').argument('<id>')).action(
+    act((id: string, o: Common) => cancelRun(link(o), id, o.output, stdout)),
+  )
+  remote(
+    runs.command('retry').description('go on from the failed steps of a failed run').argument('<id>'),
+  ).action(act((id: string, o: Common) => retryRun(link(o), id, o.output, stdout)))
+  remote(runs.command('signal').description('send a run a signal').argument('<id>').argument('<name>'))
+    .option('--data <json>', 'the signal data: JSON, or @file.json (default null)')
+    .action(
+      act((id: string, name: string, o: Common & { data?: string }) =>
+        signalRun(link(o), id, name, o.data, o.output, stdout),
+      ),
+    )
+}
