@@ -39,7 +39,24 @@ function scrubBatch(batch: Batch, s: Scrub): Batch {
   }
 }
 
-/** A step's answer with every secret value replaced, whatever its kind. */
+/**
+ * A step's answer with every secret value replaced, whatever its kind. Its JSON texts are scrubbed
+ * as text (the escaped forms of a value are among those scrubbed), not parsed and written again.
+ */
 export function scrubReply(reply: StepReply, redactor: Redactor): StepReply {
-  return redactor.empty ? reply : redactor.value(reply)
+  if (redactor.empty) return reply
+  if (!reply.ok) return { ok: false, error: redactor.value(reply.error) }
+  switch (reply.kind) {
+    case 'child':
+      return { ...reply, input: redactor.text(reply.input) }
+    case 'wait': {
+      const signal =
+        reply.signal?.key === undefined
+          ? reply.signal
+          : { ...reply.signal, key: redactor.text(reply.signal.key) }
+      return { ...reply, json: redactor.text(reply.json), signal }
+    }
+    default:
+      return { ...reply, json: redactor.text(reply.json) }
+  }
 }
