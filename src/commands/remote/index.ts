@@ -1,11 +1,12 @@
-// The commands that drive a running server (`workflows`, `start`, `runs`), as commander commands;
-// each action answers its exit code through `done`.
+// The commands that drive a running server (`workflows`, `start`, `runs`, `secrets`), as commander
+// commands; each action answers its exit code through `done`.
 import { type Command, InvalidArgumentError, Option } from 'commander'
 import { RUN_STATUSES } from '../../http/schemas.js'
 import { connect, DEFAULT_SERVER } from './client.js'
 import { followLogs } from './logs.js'
 import { type Format, stdout, type Write } from './output.js'
 import { cancelRun, getRun, listRuns, retryRun, signalRun, startRun } from './runs.js'
+import { deleteSecret, listSecrets, secretValue, setSecret } from './secrets.js'
 import { deleteWorkflow, deployWorkflows, getWorkflow, listWorkflows } from './workflows.js'
 
 interface Common {
@@ -114,4 +115,25 @@ export function addRemoteCommands(program: Command, done: (code: number) => void
         signalRun(link(o), id, name, o.data, o.output, stdout),
       ),
     )
+  const secrets = program
+    .command('secrets')
+    .description("the server's named secrets: list (names only), set, delete")
+  remote(secrets.command('list').description('list secrets: names, sources and dates, never values')).action(
+    act((o: Common) => listSecrets(link(o), o.output, stdout)),
+  )
+  remote(
+    secrets
+      .command('set')
+      .description('store a secret, its value read from standard input (or --from-env)')
+      .argument('<name>'),
+  )
+    .option('--from-env <var>', 'take the value from this environment variable instead')
+    .action(
+      act(async (name: string, o: Common & { fromEnv?: string }) =>
+        setSecret(link(o), name, await secretValue(o), o.output, stdout),
+      ),
+    )
+  remote(secrets.command('delete').description('delete a stored secret').argument('<name>')).action(
+    act((name: string, o: Common) => deleteSecret(link(o), name, stdout)),
+  )
 }
