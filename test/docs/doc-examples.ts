@@ -12,7 +12,9 @@
 //   list of steps, or a mapping of only `steps`, runs as the steps of a manual workflow;
 // - before a ```sh block: its commands are run by bash, `piecework` being the compiled CLI, in a folder holding the
 //   file's blocks that open with a `# name.yaml` comment; `expect` holds `exit` (default 0), `run`
-//   (a partial run, read from stdout) and `stdout` / `stderr` (texts they contain).
+//   (a partial run, read from stdout) and `stdout` / `stderr` (texts they contain); `serve: true`
+//   runs it with PIECEWORK_SERVER_URL naming a `piecework serve` that the test starts (one for
+//   every such block, on a fresh database).
 //
 // Several markers before one block run it several times. A whole workflow that cannot run offline
 // says why instead: `<!-- not run: a schedule trigger -->`.
@@ -26,6 +28,8 @@ export interface Marker {
   signals?: { name: string; data?: unknown }[]
   workflows?: string[]
   api?: string
+  /** A ```sh block that drives a server: run with PIECEWORK_SERVER_URL set to a `piecework serve`. */
+  serve?: boolean
   expect: Record<string, unknown>
 }
 

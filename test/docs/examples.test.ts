@@ -11,6 +11,7 @@ import { isEngineError } from '../../src/errors.js'
 import { Engine } from '../../src/runtime/engine.js'
 import { expectable, ROOT } from '../helpers/cases.js'
 import { freshDatabaseUrl, TEST_DB } from '../helpers/db.js'
+import { freePort, ServeProcess, serveEnv } from '../helpers/serve-process.js'
 import {
   DOC_FILES,
   type DocBlock,
@@ -42,9 +43,22 @@ beforeAll(async () => {
   api = await startStandInApi()
 })
 
+/** The `piecework serve` of the examples marked `serve: true`, started by the first of them. */
+let serving: Promise<ServeProcess> | undefined
+function servedUrl(): Promise<string> {
+  serving ??= (async () => {
+    const port = await freePort()
+    const server = new ServeProcess(port, serveEnv(port, await freshDatabaseUrl()))
+    await server.start()
+    return server
+  })()
+  return serving.then((server) => server.url)
+}
+
 afterAll(async () => {
   await engine?.close()
   await api?.close()
+  await (await serving)?.stop()
 })
 
 /** The definition with calls to the marker's `api` sent to the local stand-in instead. */
@@ -106,7 +120,12 @@ npx() { if [ "$1" = piecework ]; then shift; piecework "$@"; else echo "npx $1: 
 async function runCommand(block: DocBlock, marker: Marker, expect: ExpectStatic) {
   const command = commandOf(block)
   const db = TEST_DB === 'postgres' && !block.text.includes('--db') ? await freshDatabaseUrl() : ''
-  const env = { ...process.env, PW_BIN: join(ROOT, 'dist/src/cli.js'), PW_DB: db }
+  const env = {
+    ...process.env,
+    PW_BIN: join(ROOT, 'dist/src/cli.js'),
+    PW_DB: db,
+    ...(marker.serve ? { PIECEWORK_SERVER_URL: await servedUrl() } : {}),
+  }
   const result = await exec('bash', ['-c', `${SHELL_PRELUDE}\n${block.text}`], {
     cwd: folderFor(block.file),
     env,
