@@ -35,10 +35,18 @@ export function Status({ status }: { status: string }) {
   return <span class={`badge status-${status}`}>{status}</span>
 }
 
+/** Longer JSON is cut: a page of a thousand items' outputs would be slow to lay out, and unread. */
+const JSON_SHOWN = 20_000
+
 export function Json({ value, label }: { value: unknown; label: string }) {
+  const text = value === undefined ? '—' : JSON.stringify(value, null, 2)
   return (
     <Scroll label={label}>
-      <pre>{value === undefined ? '—' : JSON.stringify(value, null, 2)}</pre>
+      <pre>
+        {text.length > JSON_SHOWN
+          ? `${text.slice(0, JSON_SHOWN)}\n… (${(text.length - JSON_SHOWN).toLocaleString()} more characters)`
+          : text}
+      </pre>
     </Scroll>
   )
 }

@@ -29,7 +29,9 @@ function useLiveRun(id: string, epoch: number) {
         refresh()
       }, REFRESH_MS)
     }
+    let changes = 0
     const onEvent = (event: string, data: unknown) => {
+      if (event !== 'snapshot') changes++
       if (event === 'snapshot') {
         setRun(data as Run)
         setError(undefined)
@@ -56,7 +58,8 @@ function useLiveRun(id: string, epoch: number) {
       }
     }
     readEvents(`/api/v1/runs/${id}/events`, onEvent, abort.signal).then(
-      () => !abort.signal.aborted && refresh(),
+      // the stream ends with the run: read it whole once more, unless the snapshot was all it sent
+      () => !abort.signal.aborted && changes > 0 && refresh(),
       (e: Error) => !abort.signal.aborted && setError(e),
     )
     return () => {
@@ -65,6 +68,19 @@ function useLiveRun(id: string, epoch: number) {
     }
   }, [id, epoch])
   return { run, error }
+}
+
+/** A version of a workflow never changes: each is read once per page load. */
+const versions = new Map<string, Promise<Workflow>>()
+function workflowVersion(id: string, version: number): Promise<Workflow> {
+  const key = `${id}@${version}`
+  let found = versions.get(key)
+  if (!found) {
+    found = api<Workflow>(`/api/v1/workflows/${encodeURIComponent(id)}?version=${version}`)
+    found.catch(() => versions.delete(key))
+    versions.set(key, found)
+  }
+  return found
 }
 
 /** The step to show first: the failed one, else a waiting one, else the first. */
@@ -80,12 +96,7 @@ export function RunPage({ id }: { id: string }) {
   const [epoch, setEpoch] = useState(0)
   const { run, error } = useLiveRun(id, epoch)
   const workflow = useLoad(
-    () =>
-      run
-        ? api<Workflow>(
-            `/api/v1/workflows/${encodeURIComponent(run.workflowId)}?version=${run.workflowVersion}`,
-          )
-        : Promise.resolve(undefined),
+    () => (run ? workflowVersion(run.workflowId, run.workflowVersion) : Promise.resolve(undefined)),
     [run?.workflowId, run?.workflowVersion],
   )
   const [selected, setSelected] = useState<string>()
@@ -93,6 +104,15 @@ export function RunPage({ id }: { id: string }) {
   const stepId = selected ?? (run && firstStep(run))
   const step = run?.steps.find((s) => s.id === stepId)
   const definition = workflow.data?.definition
+  // a large run's graph and timeline are drawn again only when what they show changes
+  const graph = useMemo(
+    () =>
+      definition && (
+        <StepGraph definition={definition} statuses={statuses} selected={stepId} onSelect={setSelected} />
+      ),
+    [definition, statuses, stepId],
+  )
+  const timeline = useMemo(() => run && <Timeline run={run} onSelect={setSelected} />, [run])
   return (
     <main>
       <h1>
@@ -121,16 +141,7 @@ export function RunPage({ id }: { id: string }) {
             </p>
           )}
           <div class="run-layout">
-            <Section title="Graph">
-              {definition && (
-                <StepGraph
-                  definition={definition}
-                  statuses={statuses}
-                  selected={stepId}
-                  onSelect={setSelected}
-                />
-              )}
-            </Section>
+            <Section title="Graph">{graph}</Section>
             {step && (
               <StepPanel
                 run={run}
@@ -140,7 +151,7 @@ export function RunPage({ id }: { id: string }) {
               />
             )}
           </div>
-          <Timeline run={run} onSelect={setSelected} />
+          {timeline}
           <Section title="Input">
             <Json value={run.input} label="run input" />
           </Section>
