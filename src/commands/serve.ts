@@ -201,6 +201,7 @@ export async function serveCommand(options: { configFile?: string }): Promise<nu
     pruner,
     signalLinks: signalLinks(config),
     ui: { enabled: config.ui.enabled },
+    events: { keepAliveMs: parseDuration(config.server.eventsKeepAlive) },
     report: (error) => log.error({ err: error }, 'unexpected error'),
   })
   const server = serve({ fetch: app.fetch, hostname: config.server.host, port: config.server.port })

@@ -58,6 +58,8 @@ const ServerSchema = v.pipe(
     publicUrl: v.optional(PublicUrl),
     /** Signs the links of `$signalUrl`; without it, runs cannot make such links. */
     signingKey: v.optional(v.pipe(v.string(), v.minLength(32, 'must be at least 32 characters'))),
+    /** A comment line this often keeps a quiet run event stream open through proxies. */
+    eventsKeepAlive: v.optional(DurationSchema, '15s'),
   }),
   v.transform((server) => ({
     ...server,

@@ -19,6 +19,7 @@ import { statsRoutes } from './routes/stats.js'
 import { pieceRoutes, systemRoutes } from './routes/system.js'
 import { uiRoutes } from './routes/ui.js'
 import { workflowRoutes } from './routes/workflows.js'
+import { RUN_STREAM_DEFAULTS, type RunStreamOptions } from './run-stream.js'
 import type { SignalLinks } from './signal-links.js'
 
 export interface AppOptions {
@@ -31,6 +32,8 @@ export interface AppOptions {
   pruner?: RunPruner
   /** The signer of `$signalUrl` links; without it, /signals/:token refuses every token. */
   signalLinks?: SignalLinks
+  /** How run event streams keep quiet connections open and follow runs held elsewhere. */
+  events?: Partial<RunStreamOptions>
   /** Serve the run monitor at `/` (from this folder; by default the package's dist/ui). */
   ui?: { enabled: boolean; dir?: string }
 }
@@ -74,7 +77,7 @@ export function createApp(engine: Engine, options: AppOptions): Hono {
   app.use('/api/*', apiKeyAuth(options.apiKeys))
   app.use('/api/*', refuseNul())
   app.route('/api/v1/workflows', workflowRoutes(engine))
-  app.route('/api/v1/runs', runRoutes(engine))
+  app.route('/api/v1/runs', runRoutes(engine, { ...RUN_STREAM_DEFAULTS, ...options.events }))
   app.route('/api/v1/signals', signalRoutes(engine))
   app.route('/api/v1/pieces', pieceRoutes(engine))
   app.route('/api/v1/stats', statsRoutes(engine))

@@ -333,8 +333,18 @@ export function openApiDocument(version: string) {
         get: {
           operationId: 'getRunEvents',
           tags: ['runs'],
-          summary: 'Server-Sent Events of the run: a snapshot, then every change, until it ends',
-          responses: { 200: text('an event stream', 'text/event-stream'), ...errors(401, 404) },
+          summary: 'Server-Sent Events of the run: a snapshot, then every change and log line, until it ends',
+          parameters: [
+            {
+              name: 'Last-Event-ID',
+              in: 'header',
+              required: false,
+              description:
+                'the id of the last event received: resume after it (a fresh snapshot, then the log lines after it)',
+              schema: { type: 'string', pattern: '^[0-9]{1,15}$' },
+            },
+          ],
+          responses: { 200: text('an event stream', 'text/event-stream'), ...errors(400, 401, 404) },
         },
       },
       '/api/v1/runs/{id}/cancel': {

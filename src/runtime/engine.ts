@@ -26,6 +26,7 @@ import {
 } from '../store/checkpoints.js'
 import { type Claimed, Leases } from '../store/leases.js'
 import { type Database, HotReads, openDatabase } from '../store/orm.js'
+import { PgNotices } from '../store/pg-notices.js'
 import { type RunView, readRun } from '../store/runs.js'
 import {
   endedItems,
@@ -39,6 +40,7 @@ import { WorkflowStore } from '../store/workflows.js'
 import type { LogLevel } from '../workers/protocol.js'
 import { StepDispatcher } from './dispatch.js'
 import { Executors } from './executors.js'
+import { RunChanges } from './run-changes.js'
 import { RunRecovery } from './run-recovery.js'
 import { type DeployResult, WorkflowCatalog } from './workflow-catalog.js'
 
@@ -154,6 +156,9 @@ export class Engine {
   private readonly credentialValues: Record<string, Credentials>
   private readonly recovery: RunRecovery
   private accepting = true
+  /** Who is told that a run changed (its event streams), here and across processes on PostgreSQL. */
+  readonly changes: RunChanges
+  private readonly notices: PgNotices | undefined
   /** Stored secrets sealed again under `secrets.key` at open (their previous key may now go). */
   secretsResealed = 0
 
@@ -181,8 +186,10 @@ export class Engine {
       },
       secrets,
     )
+    this.notices = db.kind === 'postgres' ? new PgNotices(db.knex) : undefined
+    this.changes = new RunChanges(this.notices)
     this.writer = new CheckpointWriter(
-      scrubbingExecutor(checkpointExecutor(db, this.owner), () => secrets.redactor),
+      this.changes.observe(scrubbingExecutor(checkpointExecutor(db, this.owner), () => secrets.redactor)),
     )
     this.leases = new Leases(
       db.knex,
@@ -665,6 +672,16 @@ export class Engine {
     return { status: ended.status, output: ended.output ?? null, error: ended.error ?? null }
   }
 
+  /** Whether this process holds the run in memory now (its supervisor runs it here). */
+  holds(id: string): boolean {
+    return this.supervisors.has(id)
+  }
+
+  /** Resolves once every checkpoint handed to the writer so far is durable. */
+  durable(): Promise<void> {
+    return this.writer.drain()
+  }
+
   /** The run as stored; waits up to `waitMs` for it to end first. */
   async getRun(id: string, waitMs = 0): Promise<RunView> {
     const wait = waitMs > 0 ? this.waitForEnd(id, waitMs) : undefined
@@ -855,6 +872,8 @@ export class Engine {
     }
     await stopped
     this.timers.clear()
+    this.changes.close()
+    await this.notices?.close()
     // while the database is away, what cannot be written stays for the next start to redo
     if (!this.writer.healthy) this.writer.close()
     await this.writer.drain()

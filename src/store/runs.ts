@@ -258,15 +258,32 @@ export async function readLogs(
   if (stepId !== undefined) query.where('step_id', stepId)
   if (after) query.where('id', '>', Number(after[0]))
   const rows: Record<string, unknown>[] = await query
-  const items = rows.slice(0, limit).map((r) => ({
-    ts: iso(r.ts)!,
-    level: r.level as string,
-    stepId: (r.step_id as string | null) ?? null,
-    msg: r.msg as string,
-    data: json(r.data),
-  }))
+  const items = rows.slice(0, limit).map(logLine)
   const last = rows.length > limit ? rows[limit - 1] : undefined
   return { items, nextCursor: last ? encodeCursor([Number(last.id)]) : null }
+}
+
+const logLine = (r: Record<string, unknown>): LogLine => ({
+  ts: iso(r.ts)!,
+  level: r.level as string,
+  stepId: (r.step_id as string | null) ?? null,
+  msg: r.msg as string,
+  data: json(r.data),
+})
+
+/** A run's log lines after the one with id `afterId` (0: from the first), oldest first, with their ids. */
+export async function logLinesAfter(
+  knex: Knex,
+  runId: string,
+  afterId: number,
+  limit: number,
+): Promise<(LogLine & { id: number })[]> {
+  const rows: Record<string, unknown>[] = await knex('run_logs')
+    .where('run_id', runId)
+    .andWhere('id', '>', afterId)
+    .orderBy('id', 'asc')
+    .limit(limit)
+  return rows.map((r) => ({ id: Number(r.id), ...logLine(r) }))
 }
 
 export interface ItemView {

@@ -1,14 +1,14 @@
 // /api/v1/runs: reading runs, their logs and live events; cancelling and retrying them.
 import { Hono } from 'hono'
-import { streamSSE } from 'hono/streaming'
-import { RUN_ENDED, type RunStatus } from '../../model/status.js'
+import { RUN_ENDED } from '../../model/status.js'
 import type { Engine } from '../../runtime/engine.js'
 import { listItems, listRuns, readLogs } from '../../store/runs.js'
 import { check, readBody } from '../body.js'
 import { HttpError } from '../errors.js'
+import { RUN_STREAM_DEFAULTS, type RunStreamOptions, runEventStream } from '../run-stream.js'
 import { ItemsQuery, LogQuery, RunListQuery, SignalBody, WaitQuery } from '../schemas.js'
 
-export function runRoutes(engine: Engine): Hono {
+export function runRoutes(engine: Engine, stream: RunStreamOptions = RUN_STREAM_DEFAULTS): Hono {
   const app = new Hono()
 
   app.get('/', async (c) => {
@@ -59,53 +59,7 @@ export function runRoutes(engine: Engine): Hono {
     return c.json(await listItems(engine.db.knex, run.id, stepId, limit, cursor))
   })
 
-  app.get('/:id/events', async (c) => {
-    const id = c.req.param('id')
-    const queue: { event: string; data: unknown }[] = []
-    let wake: (() => void) | undefined
-    let ended = false
-    const push = (event: string, data: unknown) => {
-      queue.push({ event, data })
-      wake?.()
-    }
-    const onStep = (runId: string, step: { id: string; status: string; attempts: number }) => {
-      if (runId === id) push('step', { runId, stepId: step.id, status: step.status, attempts: step.attempts })
-    }
-    const onRun = (runId: string, state: { status: RunStatus }) => {
-      if (runId !== id) return
-      push('run', { runId, status: state.status })
-      if (RUN_ENDED.has(state.status)) ended = true
-    }
-    const unsubscribe = () => {
-      engine.events.off('step', onStep)
-      engine.events.off('run', onRun)
-    }
-    // listen before reading the snapshot, so that no change between the two is lost
-    engine.events.on('step', onStep)
-    engine.events.on('run', onRun)
-    const first = await engine.getRun(id).catch((error: unknown) => {
-      unsubscribe()
-      throw error
-    })
-    if (RUN_ENDED.has(first.status)) ended = true
-    return streamSSE(c, async (stream) => {
-      stream.onAbort(() => {
-        ended = true
-        wake?.()
-      })
-      try {
-        await stream.writeSSE({ event: 'snapshot', data: JSON.stringify(first) })
-        while (!ended || queue.length > 0) {
-          if (queue.length === 0) await new Promise<void>((resolve) => (wake = resolve))
-          wake = undefined
-          for (const item of queue.splice(0))
-            await stream.writeSSE({ event: item.event, data: JSON.stringify(item.data) })
-        }
-      } finally {
-        unsubscribe()
-      }
-    })
-  })
+  app.get('/:id/events', (c) => runEventStream(c, engine, c.req.param('id'), stream))
 
   return app
 }
