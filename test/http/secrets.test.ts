@@ -171,6 +171,32 @@ describe(`$secret in runs (${TEST_DB})`, () => {
     expect(again).not.toContain(CONFIGURED)
   })
 
+  it('reads a secret when the step is dispatched: a run waiting meanwhile gets the value set since', async () => {
+    expect((await request('/api/v1/secrets/rotating', 'PUT', { value: 'old-value' })).status).toBe(201)
+    const deployed = await request(
+      '/api/v1/workflows',
+      'POST',
+      workflow('reads-late', [
+        { id: 'pause', uses: 'flow.delay', with: { for: '400ms' } },
+        {
+          id: 'len',
+          uses: 'data.set',
+          needs: ['pause'],
+          with: { value: "{{ $length($secret('rotating')) }}" },
+        },
+      ]),
+    )
+    expect(deployed.status).toBe(201)
+    const started = await request('/api/v1/workflows/reads-late/runs', 'POST', { input: {} })
+    const { id } = (await started.json()) as { id: string }
+    expect((await request('/api/v1/secrets/rotating', 'PUT', { value: 'the-newer-value' })).status).toBe(200)
+    const run = (await (await request(`/api/v1/runs/${id}?wait=10s`)).json()) as {
+      status: string
+      output: unknown
+    }
+    expect(run).toMatchObject({ status: 'succeeded', output: 'the-newer-value'.length })
+  })
+
   it('refuses at deploy time a secret name written out that is not defined, naming where', async () => {
     const res = await request(
       '/api/v1/workflows',
