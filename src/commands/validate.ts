@@ -54,7 +54,8 @@ export async function validateFiles(paths: string[], registry: PieceRegistry): P
     try {
       if (error) throw error
       if (definition !== undefined) compileWorkflow(definition, registry)
-      return { file, ok: true, problems: [], warnings: unknownCallees(definition, known) }
+      const warnings = [...unknownCallees(definition, known), ...unknownFailureHandler(definition, known)]
+      return { file, ok: true, problems: [], warnings }
     } catch (error) {
       if (!isEngineError(error)) throw error
       return {
@@ -87,6 +88,19 @@ export function unknownCallees(definition: unknown, known: ReadonlySet<string>):
       `steps[${i}] (${String(step.id)}) calls workflow '${callee}', which none of the checked files defines (fine if it is deployed already)`,
     ]
   })
+}
+
+/**
+ * An `onFailure` that names a workflow none of the checked files defines. Only a warning, as for
+ * `workflow.run`: it may be deployed already; a failed run whose handler is missing starts nothing
+ * and says so in its log.
+ */
+export function unknownFailureHandler(definition: unknown, known: ReadonlySet<string>): string[] {
+  const handler = (definition as { onFailure?: unknown } | undefined)?.onFailure
+  if (typeof handler !== 'string' || known.has(handler)) return []
+  return [
+    `onFailure names workflow '${handler}', which none of the checked files defines (fine if it is deployed already)`,
+  ]
 }
 
 export function formatProblems(message: string, problems: Problem[]): string {

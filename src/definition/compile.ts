@@ -120,6 +120,11 @@ export function compileWorkflow(
       : compileTemplate(definition.output, 'output', outputErrors, limits)
   for (const error of outputErrors)
     problems.push({ path: 'output', message: `workflow output: ${error.message}` })
+  if (definition.onFailure === definition.id)
+    problems.push({
+      path: 'onFailure',
+      message: 'must name another workflow: a failed run cannot start its own workflow',
+    })
 
   if (problems.length > 0) throw new ValidationError(`workflow '${definition.id}' is invalid`, problems)
   const compiled = steps as CompiledStep[]

@@ -57,6 +57,10 @@ export const WorkflowSchema = v.strictObject({
   steps: v.pipe(v.array(StepSchema), v.minLength(1, 'must hold at least one step')),
   output: v.optional(v.unknown()),
   concurrency: v.optional(v.pipe(v.number(), v.integer(), v.minValue(1))),
+  /** The workflow started when a run of this one fails, with `{ runId, workflowId, error, stepId }`. */
+  onFailure: v.optional(
+    v.pipe(v.string(), v.regex(WORKFLOW_ID, 'must be a workflow id matching ^[a-z0-9][a-z0-9-]{0,62}$')),
+  ),
 })
 
 export type WorkflowDefinition = v.InferOutput<typeof WorkflowSchema>

@@ -278,6 +278,25 @@ export function openApiDocument(version: string) {
           responses: { 204: { description: 'deleted' }, ...errors(401, 404, 409) },
         },
       },
+      '/api/v1/workflows/{id}/pause': {
+        parameters: [WORKFLOW_ID],
+        post: {
+          operationId: 'pauseWorkflow',
+          tags: ['workflows'],
+          summary:
+            'Pause it: its triggers start nothing and starts through the API answer 409 (runs under way go on)',
+          responses: { 200: answer('the workflow, paused', 'Workflow'), ...errors(401, 404) },
+        },
+      },
+      '/api/v1/workflows/{id}/resume': {
+        parameters: [WORKFLOW_ID],
+        post: {
+          operationId: 'resumeWorkflow',
+          tags: ['workflows'],
+          summary: 'Resume it: its triggers start runs again (due times missed while paused do not fire)',
+          responses: { 200: answer('the workflow, running', 'Workflow'), ...errors(401, 404) },
+        },
+      },
       '/api/v1/workflows/{id}/runs': {
         parameters: [WORKFLOW_ID],
         post: {

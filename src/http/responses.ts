@@ -42,6 +42,9 @@ export const WorkflowView = v.object({
   definition: v.record(v.string(), Json),
   createdAt: Time,
   updatedAt: Time,
+  /** Paused: its triggers start nothing and manual starts answer 409, until it is resumed. */
+  paused: v.boolean(),
+  pausedAt: MaybeTime,
 })
 
 export const WorkflowSummary = v.object({
@@ -51,6 +54,8 @@ export const WorkflowSummary = v.object({
   triggerKind: v.string(),
   createdAt: Time,
   updatedAt: Time,
+  paused: v.boolean(),
+  pausedAt: MaybeTime,
 })
 export const WorkflowPage = page(WorkflowSummary)
 

@@ -238,6 +238,7 @@ export class Engine {
       untakenSignals: (runId) => untakenSignalsOf(this.reads, runId),
       signalUrl: options.signalUrl,
       secrets,
+      failureHandler: (workflowId, depth) => this.failureHandler(workflowId, depth),
     }
     this.events.setMaxListeners(0)
     this.events.on('run', (runId, state) => {
@@ -763,6 +764,18 @@ export class Engine {
       parent: child.parent,
       depth: child.depth,
     })
+  }
+
+  /** The version of the workflow a failed run's `onFailure` names, or why no run of it starts. */
+  private async failureHandler(workflowId: string, depth: number) {
+    if (depth > this.options.maxDepth)
+      return { skipped: `not started: the run of '${workflowId}' would be ${depth} deep, over runs.maxDepth` }
+    try {
+      return { version: await this.workflows.currentVersion(workflowId) }
+    } catch (error) {
+      const why = error instanceof NotFoundError ? 'it does not exist' : (error as Error).message
+      return { skipped: `workflow '${workflowId}' not started: ${why}` }
+    }
   }
 
   /** Child runs that a run waited for are cancelled when it fails or is cancelled. */

@@ -19,6 +19,7 @@ import type { StepRunner } from './dispatch.js'
 import { expressionFailure, scrubValue } from './expression-failure.js'
 import { ForEachSteps, failure } from './for-each-step.js'
 import { stepInputs } from './join.js'
+import { failureInput, failureRunRow } from './on-failure.js'
 import { defaultRunOutput } from './output.js'
 import { runFunctions, type SignalUrlMaker } from './run-functions.js'
 import {
@@ -58,6 +59,11 @@ export interface RunLinks {
   signalUrl?: SignalUrlMaker | undefined
   /** The values of `$secret(name)`, and their scrubber; without them, that function fails. */
   secrets?: SecretAccess | undefined
+  /**
+   * The version of the workflow an `onFailure` names, for a handler run this deep; or why none is
+   * started (the workflow does not exist, or the chain of handlers is too deep).
+   */
+  failureHandler?(workflowId: string, depth: number): Promise<{ version: number } | { skipped: string }>
 }
 
 export interface SupervisorDeps {
@@ -255,6 +261,11 @@ export class Supervisor {
       const patch: RunPatch = await this.runPatch(ended)
       if (previous === 'queued') patch.started_at = this.deps.now()
       checkpoint.runs = [patch]
+      // the run of its `onFailure` workflow is stored with the failure: both or neither
+      if (ended && this.state.status === 'failed' && this.workflow.definition.onFailure) {
+        const handler = await this.failureRun(this.workflow.definition.onFailure, patch.finished_at ?? 0)
+        if (handler) checkpoint.newRuns = [...(checkpoint.newRuns ?? []), handler]
+      }
       // the parent waiting for this run learns of its end in the same checkpoint
       const parent = this.state.parent
       if (ended && parent?.waits && RUN_ENDED.has(this.state.status)) {
@@ -537,6 +548,21 @@ export class Supervisor {
       const code = error instanceof EngineError ? error.code : 'CHILD_NOT_STARTED'
       return { error: { code, message: `step '${spec.id}': ${(error as Error).message}` } }
     }
+  }
+
+  /** The queued run of the failure handler, its id following from this failure (its end time). */
+  private async failureRun(workflowId: string, finishedAt: number): Promise<NewRunRow | undefined> {
+    const depth = this.state.depth + 1
+    const found = await this.deps.links.failureHandler?.(workflowId, depth)
+    if (!found) return undefined
+    if ('skipped' in found) {
+      this.log(null, 'warn', `onFailure: ${found.skipped}`)
+      return undefined
+    }
+    const id = childRunId(this.state.id, '$onFailure', finishedAt, undefined, 0)
+    this.log(null, 'info', `onFailure: run ${id} of workflow '${workflowId}' started`)
+    const input = failureInput(this.state, this.workflow.id, this.version)
+    return failureRunRow(id, { workflowId, version: found.version }, input, depth, this.deps.now())
   }
 
   /** Retries and failures go into the run's own log. */

@@ -14,6 +14,8 @@ export interface StoredVersion {
   hash: string
   createdAt: number
   updatedAt: number
+  /** When the workflow was paused; null while its triggers run. */
+  pausedAt: number | null
 }
 
 export interface SaveResult {
@@ -23,6 +25,7 @@ export interface SaveResult {
 }
 
 const CURRENT_VERSION = 'select current_version from workflows where id = ? and deleted_at is null'
+const PAUSED = 'select paused_at from workflows where id = ? and deleted_at is null'
 const CURRENT_VERSIONS =
   'select id, current_version from workflows where trigger_kind = ? and deleted_at is null'
 
@@ -64,6 +67,8 @@ export class WorkflowStore {
         current.name = input.name ?? null
         current.triggerKind = input.triggerKind
         current.updatedAt = now
+        // a workflow created again under a deleted one's id starts afresh, not paused
+        if (!live) current.pausedAt = null
         current.deletedAt = null
       } else {
         em.create(WorkflowEntity, {
@@ -114,6 +119,21 @@ export class WorkflowStore {
     return this.orm.em.fork().find(WorkflowEntity, { deletedAt: null }, { orderBy: { id: 'asc' } })
   }
 
+  /** Pauses (its triggers stop) or resumes a live workflow; pausing a paused one keeps its time. */
+  async setPaused(id: string, paused: boolean, now = Date.now()): Promise<void> {
+    const em = this.orm.em.fork()
+    const workflow = await em.findOne(WorkflowEntity, { id, deletedAt: null })
+    if (!workflow) throw new NotFoundError(`workflow '${id}' does not exist`)
+    workflow.pausedAt = paused ? (workflow.pausedAt ?? now) : null
+    await em.flush()
+  }
+
+  /** Whether a live workflow is paused, in one lean query: asked before every start by a trigger. */
+  async isPaused(id: string): Promise<boolean> {
+    const row = await this.reads.first<{ paused_at: number | string | null }>(PAUSED, [id])
+    return row?.paused_at != null
+  }
+
   async remove(id: string): Promise<void> {
     const em = this.orm.em.fork()
     const workflow = await em.findOne(WorkflowEntity, { id, deletedAt: null })
@@ -139,5 +159,6 @@ function toStored(
     hash,
     createdAt,
     updatedAt: w.updatedAt,
+    pausedAt: w.pausedAt ?? null,
   }
 }

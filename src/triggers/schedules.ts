@@ -172,12 +172,15 @@ export class Scheduler {
   }
 
   private async fire(schedule: Schedule, dueAt: number, now: number): Promise<void> {
-    const inFlight = schedule.overlap === 'skip' && (await this.fires.runInFlight(schedule.workflowId))
+    // a paused workflow's due times pass as skipped (paused in any process: read from the database)
+    const skip =
+      (await this.engine.workflows.isPaused(schedule.workflowId)) ||
+      (schedule.overlap === 'skip' && (await this.fires.runInFlight(schedule.workflowId)))
     // the run's id is fixed in the fire row first: a crash before the run is stored is repaired at start
     const runId = randomUUID()
-    const recorded = await this.fires.record(schedule.workflowId, dueAt, now, inFlight ? null : runId)
+    const recorded = await this.fires.record(schedule.workflowId, dueAt, now, skip ? null : runId)
     // another process, or an earlier life of this one, fired this due time already
-    if (!recorded || inFlight) return
+    if (!recorded || skip) return
     await this.engine
       .startRun(schedule.workflowId, fireInput(dueAt, now), { id: runId })
       .catch(async (error) => {

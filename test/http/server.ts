@@ -54,6 +54,17 @@ export async function startServer(options: ServeOptions = {}): Promise<TestServe
   return server
 }
 
+/** Two servers on one fresh database (on PostgreSQL, where processes may share one). */
+export async function startTwoServers(options: ServeOptions = {}): Promise<[TestServer, TestServer]> {
+  const env = { ...options.env, PIECEWORK_DATABASE_URL: await freshDatabaseUrl() }
+  const first = await startServer({ env })
+  const second = await startServer({ env }).catch(async (error) => {
+    await first.stop()
+    throw error
+  })
+  return [first, second]
+}
+
 /** Polls GET /api/v1/runs/:id until the run has ended. */
 export async function waitForRun(
   server: TestServer,

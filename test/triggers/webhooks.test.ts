@@ -2,10 +2,10 @@
 // answered, signatures, methods, and how routing follows create, update, delete and the folder.
 import { createHmac } from 'node:crypto'
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
-import { freshDatabaseUrl, TEST_DB } from '../helpers/db.js'
+import { TEST_DB } from '../helpers/db.js'
 import { createWorkflow, getJson, type Step } from '../http/api-client.js'
 import { expectError } from '../http/expect-error.js'
-import { type RunBody, startServer, type TestServer, waitForRun } from '../http/server.js'
+import { type RunBody, startServer, startTwoServers, type TestServer, waitForRun } from '../http/server.js'
 import { countRuns, sleep, tempDir, writeFile } from './helpers.js'
 
 let server: TestServer
@@ -365,12 +365,7 @@ describe(`webhooks on several processes (${TEST_DB})`, () => {
   it.skipIf(TEST_DB !== 'postgres')(
     'routes a webhook created through one process on another process of the same database',
     async () => {
-      const env = { PIECEWORK_DATABASE_URL: await freshDatabaseUrl() }
-      const first = await startServer({ env })
-      const second = await startServer({ env }).catch(async (error) => {
-        await first.stop()
-        throw error
-      })
+      const [first, second] = await startTwoServers()
       try {
         await createWorkflow(first, webhook('hook-shared', { path: 'shared' }))
         await sleep(500)
@@ -387,12 +382,7 @@ describe(`Standard Webhooks across processes and settings (${TEST_DB})`, () => {
   it.skipIf(TEST_DB !== 'postgres')(
     'refuses on one process a request another process of the same database took',
     async () => {
-      const env = { PIECEWORK_DATABASE_URL: await freshDatabaseUrl() }
-      const first = await startServer({ env })
-      const second = await startServer({ env }).catch(async (error) => {
-        await first.stop()
-        throw error
-      })
+      const [first, second] = await startTwoServers()
       try {
         await createWorkflow(
           first,

@@ -4,6 +4,7 @@ import { checkValueLimits } from '../../definition/value-limits.js'
 import type { Engine } from '../../runtime/engine.js'
 import { checkSignature, type WebhookRoutes } from '../../triggers/webhooks.js'
 import { HttpError } from '../errors.js'
+import { pausedError } from './workflows.js'
 
 /** Headers kept out of the run's input: credentials, not data. */
 const HIDDEN_HEADERS = new Set(['authorization', 'x-piecework-signature', 'webhook-signature'])
@@ -55,6 +56,7 @@ export function hookRoutes(engine: Engine, routes: WebhookRoutes): Hono {
     checkValueLimits(query, 'the query', { root: 'query' })
     checkValueLimits(body, 'the body', { root: 'body' })
     const input = { method: c.req.method, path: route.path, headers, query, body }
+    if (await engine.workflows.isPaused(route.workflowId)) throw pausedError(route.workflowId)
     const replay = signed.replayId
     if (replay && !(await routes.ids.remember(route.workflowId, replay.id, replay.expiresAt, now)))
       throw new HttpError(

@@ -1,6 +1,6 @@
 // /api/v1/workflows: definitions and their versions, and starting runs of them.
 import { Hono } from 'hono'
-import { ValidationError } from '../../errors.js'
+import { ConflictError, ValidationError } from '../../errors.js'
 import type { Engine } from '../../runtime/engine.js'
 import type { StoredVersion } from '../../store/workflows.js'
 import { check, readBody } from '../body.js'
@@ -30,7 +30,19 @@ export function workflowView(w: StoredVersion) {
     definition: redact(w.definition),
     createdAt: new Date(w.createdAt).toISOString(),
     updatedAt: new Date(w.updatedAt).toISOString(),
+    ...pauseView(w.pausedAt),
   }
+}
+
+function pauseView(pausedAt: number | null | undefined) {
+  return { paused: pausedAt != null, pausedAt: pausedAt == null ? null : new Date(pausedAt).toISOString() }
+}
+
+/** The answer to a start of a paused workflow's run. */
+export function pausedError(workflowId: string): ConflictError {
+  return new ConflictError(
+    `workflow '${workflowId}' is paused: it starts no runs until it is resumed (POST /api/v1/workflows/${workflowId}/resume)`,
+  )
 }
 
 export function workflowRoutes(engine: Engine): Hono {
@@ -52,6 +64,7 @@ export function workflowRoutes(engine: Engine): Hono {
       triggerKind: w.triggerKind,
       createdAt: new Date(w.createdAt).toISOString(),
       updatedAt: new Date(w.updatedAt).toISOString(),
+      ...pauseView(w.pausedAt),
     }))
     return c.json({ items, nextCursor: null })
   })
@@ -87,10 +100,22 @@ export function workflowRoutes(engine: Engine): Hono {
     return c.body(null, 204)
   })
 
+  // paused: the workflow's triggers start nothing, and neither does the API, until it is resumed
+  for (const action of ['pause', 'resume'] as const) {
+    app.post(`/:id/${action}`, async (c) => {
+      const id = c.req.param('id')
+      await engine.workflows.setPaused(id, action === 'pause')
+      engine.workflowChanged(id)
+      return c.json(workflowView(await engine.workflows.get(id)))
+    })
+  }
+
   app.post('/:id/runs', async (c) => {
     const { wait } = check(WaitQuery, c.req.query(), 'the query')
     const { input } = check(StartRunBody, await readBody(c), 'the request body')
-    const { id, status } = await engine.startRun(c.req.param('id'), input)
+    const workflowId = c.req.param('id')
+    if (await engine.workflows.isPaused(workflowId)) throw pausedError(workflowId)
+    const { id, status } = await engine.startRun(workflowId, input)
     if (wait === undefined) return c.json({ id, status }, 202)
     const run = await engine.getRun(id, wait)
     const ended = run.status === 'succeeded' || run.status === 'failed' || run.status === 'cancelled'
