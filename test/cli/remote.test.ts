@@ -146,6 +146,18 @@ describe(`piecework start and runs (${TEST_DB})`, () => {
     expect(JSON.parse(failed.stdout)).toMatchObject({ status: 'failed', error: { code: 'NOPE' } })
   })
 
+  it('exits 1 when the run has not ended within --wait, saying so on stderr', async () => {
+    const result = await piecework(['start', 'waits', '--wait', '300ms'])
+    expect(result.code).toBe(1)
+    const id = /^run (\S+): (running|waiting|queued)$/m.exec(result.stdout)?.[1]
+    expect(id, result.stdout).toBeDefined()
+    expect(result.stderr).toMatch(
+      /^piecework: run \S+ has not ended within --wait \((running|waiting|queued)\)\n$/,
+    )
+    expect((await piecework(['runs', 'get', id!, '--wait', '200ms'])).code).toBe(1)
+    await piecework(['runs', 'cancel', id!])
+  })
+
   it('starts a run quietly (its id alone) and follows its logs to the end', async () => {
     writeFileSync(join(dir, 'input.json'), '{"name":"Grace"}')
     const started = await piecework(['start', 'hello', '--input', '@input.json', '-q'])

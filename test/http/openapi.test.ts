@@ -58,7 +58,9 @@ describe('the OpenAPI document', () => {
   })
 
   it('has its generated client types checked in up to date (npm run openapi:types)', async () => {
-    expect(readFileSync(API_TYPES_FILE, 'utf8')).toBe(await renderApiTypes())
+    expect(readFileSync(API_TYPES_FILE, 'utf8'), 'out of date: run npm run openapi:types').toBe(
+      await renderApiTypes(),
+    )
   })
 })
 

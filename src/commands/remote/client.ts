@@ -61,7 +61,7 @@ interface Answer<T> {
 }
 
 /** The answer's data, or a RemoteError made of the API's error body. */
-export async function unwrap<T>(answer: Promise<Answer<T>>): Promise<T> {
+export async function unwrap<T>(answer: Answer<T> | Promise<Answer<T>>): Promise<T> {
   const { data, error, response } = await answer
   if (response.ok) return data as T
   const body = (error as { error?: { code?: string; message?: string; details?: unknown } })?.error

@@ -69,12 +69,15 @@ export function addRemoteCommands(program: Command, done: (code: number) => void
 
   remote(program.command('start').description('start a run of a workflow').argument('<workflow>'))
     .option('--input <json>', 'the run input: JSON, or @file.json (default {})')
-    .option('--wait <duration>', 'wait up to this long (5s, 2m) for the run to end; exit as `run` does')
-    .option('-f, --follow', "then print the run's log lines until it ends; exit as `run` does")
+    .option(
+      '--wait <duration>',
+      'wait up to this long (5s, 2m) for the run to end; exit 0 only when it succeeded',
+    )
+    .option('-f, --follow', "then print the run's log lines until it ends; exit 0 only when it succeeded")
     .option('-q, --quiet', 'print only the run id')
     .action(
       act((id: string, o: Common & Parameters<typeof startRun>[2]) =>
-        startRun(link(o), id, o, o.output, stdout),
+        startRun(link(o), id, o, o.output, stdout, stderr),
       ),
     )
 
@@ -90,11 +93,12 @@ export function addRemoteCommands(program: Command, done: (code: number) => void
       act((o: Common & Parameters<typeof listRuns>[1]) => listRuns(link(o), o, o.output, stdout, stderr)),
     )
   remote(runs.command('get').description('show a run and its steps').argument('<id>'))
-    .option(
-      '--wait <duration>',
-      'wait up to this long for it to end; exit 0 succeeded, 1 failed or cancelled',
+    .option('--wait <duration>', 'wait up to this long for it to end; exit 0 only when it succeeded')
+    .action(
+      act((id: string, o: Common & { wait?: string }) =>
+        getRun(link(o), id, o.wait, o.output, stdout, stderr),
+      ),
     )
-    .action(act((id: string, o: Common & { wait?: string }) => getRun(link(o), id, o.wait, o.output, stdout)))
   remote(
     runs.command('logs').description("print a run's log lines (json: one object a line)").argument('<id>'),
   )

@@ -9,8 +9,15 @@ import { asJson, brief, duration, type Format, table, type Write, when } from '.
 type Run = components['schemas']['Run']
 type Status = Run['status']
 
-/** A run's exit code, as `piecework run` has it: 0 succeeded, 1 failed or cancelled. */
-export const exitOf = (status: Status) => (status === 'failed' || status === 'cancelled' ? 1 : 0)
+/**
+ * The exit code of a command that waited for a run: 0 when it succeeded, 1 when it failed, was
+ * cancelled or has not ended within the wait (which stderr says).
+ */
+function exitOf(run: { id: string; status: Status }, err: Write): number {
+  if (!RUN_ENDED.has(run.status))
+    err(`piecework: run ${run.id} has not ended within --wait (${run.status})\n`)
+  return run.status === 'succeeded' ? 0 : 1
+}
 
 /** A run for people: a line on the run, then its steps. */
 export function showRun(run: Run): string {
@@ -28,8 +35,7 @@ export function showRun(run: Run): string {
       brief(s.error ?? s.output),
     ]),
   )
-  const output =
-    RUN_ENDED.has(run.status) && run.status === 'succeeded' ? `output: ${brief(run.output, 200)}\n` : ''
+  const output = run.status === 'succeeded' ? `output: ${brief(run.output, 200)}\n` : ''
   return head + steps + output
 }
 
@@ -46,6 +52,7 @@ export async function startRun(
   options: StartOptions,
   format: Format,
   out: Write,
+  err: Write,
 ): Promise<number> {
   const input = options.input === undefined ? {} : await parseJsonArg('--input', options.input)
   const query = options.wait === undefined ? {} : { wait: options.wait }
@@ -53,13 +60,13 @@ export async function startRun(
     params: { path: { id: workflowId }, query },
     body: { input },
   })
-  const started = await unwrap(Promise.resolve(answer))
+  const started = await unwrap(answer)
   const run = answer.response.status === 200 ? (started as Run) : undefined
   if (options.quiet) out(`${started.id}\n`)
   else if (format === 'json') out(asJson(started))
   else out(run ? showRun(run) : `run ${started.id}: ${started.status}\n`)
   if (options.follow) return followLogs(connection, started.id, { follow: true }, format, out)
-  return run ? exitOf(run.status) : 0
+  return options.wait === undefined ? 0 : exitOf(started, err)
 }
 
 export interface ListOptions {
@@ -112,12 +119,13 @@ export async function getRun(
   wait: string | undefined,
   format: Format,
   out: Write,
+  err: Write,
 ): Promise<number> {
   const query = wait === undefined ? {} : { wait }
   const run = await unwrap(api.GET('/api/v1/runs/{id}', { params: { path: { id }, query } }))
   out(format === 'json' ? asJson(run) : showRun(run))
   // asked to wait: the exit says how it ended, as `piecework run`'s does
-  return wait === undefined ? 0 : exitOf(run.status)
+  return wait === undefined ? 0 : exitOf(run, err)
 }
 
 export async function cancelRun({ api }: Connection, id: string, format: Format, out: Write) {

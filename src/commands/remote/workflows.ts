@@ -64,7 +64,7 @@ async function deployFile({ api }: Connection, file: string): Promise<Outcome> {
     const created = await unwrap(api.POST('/api/v1/workflows', { body: definition as never }))
     return { file, id, version: created.version, change: 'created' }
   }
-  const current = await unwrap(Promise.resolve(before))
+  const current = await unwrap(before)
   const updated = await unwrap(
     api.PUT('/api/v1/workflows/{id}', { params: { path }, body: definition as never }),
   )
