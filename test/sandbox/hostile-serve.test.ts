@@ -1,5 +1,6 @@
 // One bad workflow must never take the engine down: against a real `piecework serve`, with ordinary
 // runs going all along, every hostile shape fails its own run with its code, and nothing else stops.
+import { spawn } from 'node:child_process'
 import { statSync } from 'node:fs'
 import pg from 'pg'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
@@ -14,29 +15,39 @@ interface Run {
   steps?: { id: string; error?: { message: string } }[]
 }
 
-/** Probes /health every 50 ms and keeps every answer's time (or a failure). */
+/**
+ * Probes /health every 50 ms from a process of its own, so that what is measured is the server's
+ * answer and not this test process's own event loop, busy with the ordinary runs' requests.
+ */
+const PROBE = `
+const times = []; let failures = 0; let on = true
+process.stdin.on('end', () => { on = false }); process.stdin.resume()
+;(async () => {
+  while (on) {
+    const t = performance.now()
+    try {
+      const res = await fetch(process.argv[1], { signal: AbortSignal.timeout(2000) })
+      if (res.status !== 200) failures++
+      await res.text()
+      times.push(performance.now() - t)
+    } catch { failures++ }
+    await new Promise((resolve) => setTimeout(resolve, 50))
+  }
+  process.stdout.write(JSON.stringify({ times, failures }))
+})()`
+
 function probeHealth(server: ServeProcess) {
-  const times: number[] = []
-  let failures = 0
-  let on = true
-  const done = (async () => {
-    while (on) {
-      const t = performance.now()
-      try {
-        const res = await fetch(`${server.url}/health`, { signal: AbortSignal.timeout(2_000) })
-        if (res.status !== 200) failures++
-        await res.text()
-        times.push(performance.now() - t)
-      } catch {
-        failures++
-      }
-      await sleep(50)
-    }
-  })()
+  const child = spawn(process.execPath, ['-e', PROBE, `${server.url}/health`], {
+    stdio: ['pipe', 'pipe', 'inherit'],
+  })
+  let out = ''
+  child.stdout.on('data', (chunk) => (out += chunk))
+  const exited = new Promise((resolve) => child.once('exit', resolve))
   return {
     async stop() {
-      on = false
-      await done
+      child.stdin.end()
+      await exited
+      const { times, failures } = JSON.parse(out) as { times: number[]; failures: number }
       times.sort((a, b) => a - b)
       return {
         failures,
