@@ -2,6 +2,7 @@
 // expects (see doc-examples.ts for the markers): workflows through the engine API, commands through
 // the compiled CLI. Blocks that are not run are still parsed, and whole workflows still validated.
 import { execFile } from 'node:child_process'
+import { randomBytes } from 'node:crypto'
 import { mkdirSync, mkdtempSync, symlinkSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { dirname, join } from 'node:path'
@@ -48,7 +49,11 @@ let serving: Promise<ServeProcess> | undefined
 function servedUrl(): Promise<string> {
   serving ??= (async () => {
     const port = await freePort()
-    const server = new ServeProcess(port, serveEnv(port, await freshDatabaseUrl()))
+    const server = new ServeProcess(port, {
+      ...serveEnv(port, await freshDatabaseUrl()),
+      // docs/cli.md stores secrets through the server
+      PIECEWORK_SECRETS_KEY: randomBytes(32).toString('base64'),
+    })
     await server.start()
     return server
   })()
