@@ -236,7 +236,7 @@ export interface paths {
             };
             cookie?: never;
         };
-        /** Server-Sent Events of the run: a snapshot, then every change, until it ends */
+        /** Server-Sent Events of the run: a snapshot, then every change and log line, until it ends */
         get: operations["getRunEvents"];
         put?: never;
         post?: never;
@@ -1258,7 +1258,10 @@ export interface operations {
     getRunEvents: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description the id of the last event received: resume after it (a fresh snapshot, then the log lines after it) */
+                "Last-Event-ID"?: string;
+            };
             path: {
                 /** @description the run id */
                 id: string;
@@ -1276,6 +1279,7 @@ export interface operations {
                     "text/event-stream": string;
                 };
             };
+            400: components["responses"]["Error400"];
             401: components["responses"]["Error401"];
             404: components["responses"]["Error404"];
             default: components["responses"]["Error"];
