@@ -4,6 +4,7 @@
 import { randomBytes } from 'node:crypto'
 import { describe, expect, it } from 'vitest'
 import { parseConfig } from '../../src/config/load.js'
+import { compileWorkflow } from '../../src/definition/compile.js'
 import type { ValidationError } from '../../src/errors.js'
 import { loadRegistry } from '../../src/piece-sdk/registry.js'
 import { open, parseKey, seal } from '../../src/secrets/cipher.js'
@@ -105,6 +106,30 @@ describe('secret names in a definition', () => {
       { path: 'output', name: 'four' },
       { path: 'steps[1].with.auth.secret', name: 'three' },
     ])
+  })
+
+  it('checks http.request auth when the definition is checked: header with type header, and only then', async () => {
+    const registry = await loadRegistry()
+    const problems = (auth: unknown) => {
+      const definition = {
+        id: 'x',
+        trigger: { uses: 'manual' },
+        steps: [{ id: 'a', uses: 'http.request', with: { url: 'http://x', auth } }],
+      }
+      try {
+        compileWorkflow(definition, registry)
+        return []
+      } catch (error) {
+        return (error as ValidationError).problems.map((p) => `${p.path}: ${p.message}`)
+      }
+    }
+    expect(problems({ secret: 'gh' })).toEqual([])
+    expect(problems({ secret: 'gh', type: 'header', header: 'x-api-key' })).toEqual([])
+    expect(problems({ secret: '{{ input.name }}', type: 'basic' })).toEqual([])
+    expect(problems({ secret: 'gh', type: 'header' })).toEqual([
+      "steps[0].with.auth: step 'a': header is needed with type: header, and only then",
+    ])
+    expect(problems({ secret: 'gh', type: 'token' })[0]).toContain('steps[0].with.auth.type')
   })
 
   it('gives the names a step’s resolved props carry at secretProps', () => {
