@@ -61,6 +61,7 @@ export const RunEntity = defineEntity({
   }),
   indexes: [
     { properties: ['workflowId', 'createdAt'] },
+    { properties: ['createdAt', 'id'] },
     { properties: ['status', 'finishedAt'] },
     { properties: ['workflowId', 'status', 'finishedAt'] },
   ],

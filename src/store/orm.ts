@@ -16,6 +16,7 @@ import { Migration0007RunRetention } from './migrations/0007-run-retention.js'
 import { Migration0008LoopsChildrenSignals } from './migrations/0008-loops-children-signals.js'
 import { Migration0009Secrets } from './migrations/0009-secrets.js'
 import { Migration0010WebhookIdsPauses } from './migrations/0010-webhook-ids-pauses.js'
+import { Migration0011RunsCreatedAt } from './migrations/0011-runs-created-at.js'
 
 export type DatabaseKind = 'sqlite' | 'postgres'
 
@@ -49,6 +50,7 @@ export const MIGRATIONS = [
   { name: '0008-loops-children-signals', class: Migration0008LoopsChildrenSignals },
   { name: '0009-secrets', class: Migration0009Secrets },
   { name: '0010-webhook-ids-pauses', class: Migration0010WebhookIdsPauses },
+  { name: '0011-runs-created-at', class: Migration0011RunsCreatedAt },
 ]
 
 export async function ormOptions(url: string): Promise<Options> {

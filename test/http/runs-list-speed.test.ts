@@ -33,7 +33,8 @@ beforeAll(async () => {
         finished_at: created + 20,
       }
     })
-    await knex.batchInsert('runs', rows, 250)
+    // SQLite takes at most 500 rows in one multi-row insert
+    await knex.batchInsert('runs', rows, TEST_DB === 'postgres' ? 1_000 : 250)
   }
 }, 300_000)
 

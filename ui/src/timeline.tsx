@@ -37,7 +37,7 @@ export function Timeline({ run, onSelect }: { run: Run; onSelect: (stepId: strin
               </span>
               <span class="timeline-note">
                 {s.status} · {duration(s.startedAt, s.finishedAt, now)}
-                {s.attempts > 1 ? ` · ${s.attempts} attempts` : ''}
+                {s.attempts > 1 ? ` · ${s.attempts} attempts (${s.attempts - 1} retried)` : ''}
                 {s.waitingFor ? ` · waits for '${s.waitingFor.signal}'` : ''}
               </span>
             </li>
