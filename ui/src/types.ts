@@ -31,6 +31,9 @@ export interface WorkflowSummary {
   triggerKind: string
   createdAt: string
   updatedAt: string
+  /** Paused: its trigger starts no runs, and neither does the API, until it is resumed. */
+  paused: boolean
+  pausedAt: string | null
 }
 
 export interface Workflow extends WorkflowSummary {

@@ -40,7 +40,15 @@ export function WorkflowList() {
                     <a href={href(`/workflows/${encodeURIComponent(w.id)}`)}>{w.id}</a>
                   </td>
                   <td>{w.name ?? ''}</td>
-                  <td>{w.triggerKind}</td>
+                  <td>
+                    {w.triggerKind}
+                    {w.paused && (
+                      <>
+                        {' '}
+                        <span class="badge status-waiting">paused</span>
+                      </>
+                    )}
+                  </td>
                   <td>{w.version}</td>
                   <td>
                     {s?.lastRun ? (
@@ -98,10 +106,19 @@ export function WorkflowPage({ id, version }: { id: string; version: string | nu
             Trigger: {w.triggerKind} · version {w.version} of {latest} · stored {time(w.createdAt)} ·{' '}
             <a href={href('/runs', { workflowId: id })}>its runs</a>
           </p>
+          {current.data && (
+            <PauseControl
+              workflow={current.data}
+              changed={() => {
+                current.reload()
+                shown.reload()
+              }}
+            />
+          )}
           <Section title="Graph">
             <StepGraph definition={w.definition} selected={selected} onSelect={setSelected} />
           </Section>
-          {w.version === latest && <StartRun workflowId={id} />}
+          {w.version === latest && current.data?.paused === false && <StartRun workflowId={id} />}
           <Section title="Definition">
             <label>
               Version{' '}
@@ -123,6 +140,39 @@ export function WorkflowPage({ id, version }: { id: string; version: string | nu
         </>
       )}
     </main>
+  )
+}
+
+/** Pausing stops the workflow's trigger and its starts through the API; runs under way go on. */
+function PauseControl({ workflow, changed }: { workflow: Workflow; changed: () => void }) {
+  const [error, setError] = useState<Error>()
+  const [busy, setBusy] = useState(false)
+  const press = async () => {
+    setBusy(true)
+    setError(undefined)
+    try {
+      const action = workflow.paused ? 'resume' : 'pause'
+      await api(`/api/v1/workflows/${encodeURIComponent(workflow.id)}/${action}`, { method: 'POST' })
+      changed()
+    } catch (err) {
+      setError(err as Error)
+    } finally {
+      setBusy(false)
+    }
+  }
+  return (
+    <div class="pause">
+      {workflow.paused && (
+        <p>
+          <span class="badge status-waiting">paused</span> since {time(workflow.pausedAt)}: its trigger starts
+          no runs, and neither does the API, until it is resumed. Runs under way go on.
+        </p>
+      )}
+      <button type="button" disabled={busy} onClick={press}>
+        {workflow.paused ? 'Resume' : 'Pause'}
+      </button>
+      <ErrorNote error={error} />
+    </div>
   )
 }
 
