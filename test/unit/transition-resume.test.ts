@@ -86,3 +86,28 @@ describe('a run state saved as JSON', () => {
     expect(JSON.parse(save(resumed.state))).toEqual(JSON.parse(save(reference.state)))
   })
 })
+
+describe('a jittered retry backoff saved as JSON', () => {
+  const jittered = workflow([step('a', { retry: { attempts: 5, backoff: 'exponential', delay: '10s' } })])
+
+  it('resumes to the due time drawn before the save, whenever the resume comes', () => {
+    const run = new TestRun(jittered)
+    run.send(ev.start(), 0)
+    run.send(ev.failed('a', 'FLAKY', true), 100)
+    const firstWake = run.step('a').wakeAt!
+    run.send(ev.due('a'), firstWake)
+    const failedAt = firstWake + 5
+    run.send(ev.failed('a', 'FLAKY', true), failedAt)
+    const wakeAt = run.step('a').wakeAt!
+    // full jitter: somewhere under the 20 s backoff of the second attempt
+    expect(wakeAt - failedAt).toBeLessThan(20_000)
+    for (const later of [failedAt + 1, failedAt + 7_000]) {
+      const resumed = new TestRun(jittered, restore(save(run.state)))
+      expect(resumed.send(ev.resume(), later).effects).toContainEqual({
+        type: 'timer',
+        stepId: 'a',
+        at: wakeAt,
+      })
+    }
+  })
+})
