@@ -113,12 +113,12 @@ describe(`piecework workflows (${TEST_DB})`, () => {
 
   it('lists, shows (an older version too) and deletes workflows', async () => {
     const list = await piecework(['workflows', 'list'])
-    expect(list.stdout).toMatch(/^ID\s+VERSION\s+TRIGGER\s+NAME\s+UPDATED$/m)
-    expect(list.stdout).toMatch(/^hello\s+2\s+manual\s+Hello\s/m)
+    expect(list.stdout).toMatch(/^ID\s+VERSION\s+TRIGGER\s+STATE\s+NAME\s+UPDATED$/m)
+    expect(list.stdout).toMatch(/^hello\s+2\s+manual\s+active\s+Hello\s/m)
     const page = json<{ items: { id: string }[] }>(await piecework(['workflows', 'list', '-o', 'json']))
     expect(page.items.map((w) => w.id)).toEqual(expect.arrayContaining(['hello', 'fails', 'waits']))
     const shown = await piecework(['workflows', 'get', 'hello'])
-    expect(shown.stdout, shown.stderr).toContain('hello (Hello): version 2, trigger manual')
+    expect(shown.stdout, shown.stderr).toContain('hello (Hello): version 2, trigger manual, active')
     expect(shown.stdout).toMatch(/^shout\s+code\.run\s+greet$/m)
     const v1 = json<{ version: number; definition: { name?: string } }>(
       await piecework(['workflows', 'get', 'hello', '--version', '1', '-o', 'json']),
@@ -132,6 +132,25 @@ describe(`piecework workflows (${TEST_DB})`, () => {
     const gone = await piecework(['workflows', 'get', 'other'])
     expect(gone).toMatchObject({ code: 2, stdout: '' })
     expect(gone.stderr).toMatch(/^piecework: NOT_FOUND: .*other/)
+  })
+})
+
+describe(`piecework workflows pause and resume (${TEST_DB})`, () => {
+  it('pauses a workflow (its starts answer 409, exit 2) and resumes it', async () => {
+    file('pausable.yaml', { ...hello(), id: 'pausable' })
+    expect((await piecework(['workflows', 'deploy', 'pausable.yaml'])).code).toBe(0)
+    expect((await piecework(['workflows', 'pause', 'pausable'])).stdout).toMatch(
+      /^pausable: paused since \S+ \S+Z\n$/,
+    )
+    expect((await piecework(['workflows', 'list'])).stdout).toMatch(/^pausable\s+1\s+manual\s+paused\s/m)
+    const refused = await piecework(['start', 'pausable'])
+    expect(refused.code).toBe(2)
+    expect(refused.stderr).toMatch(/^piecework: CONFLICT: workflow 'pausable' is paused/)
+    const resumed = json<{ paused: boolean }>(
+      await piecework(['workflows', 'resume', 'pausable', '-o', 'json']),
+    )
+    expect(resumed.paused).toBe(false)
+    expect((await piecework(['start', 'pausable', '--wait', '10s'])).code).toBe(0)
   })
 })
 

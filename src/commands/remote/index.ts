@@ -7,7 +7,7 @@ import { followLogs } from './logs.js'
 import { type Format, stdout, type Write } from './output.js'
 import { cancelRun, getRun, listRuns, retryRun, signalRun, startRun } from './runs.js'
 import { deleteSecret, listSecrets, secretValue, setSecret } from './secrets.js'
-import { deleteWorkflow, deployWorkflows, getWorkflow, listWorkflows } from './workflows.js'
+import { deleteWorkflow, deployWorkflows, getWorkflow, listWorkflows, pauseWorkflow } from './workflows.js'
 
 interface Common {
   server?: string
@@ -46,7 +46,7 @@ export function addRemoteCommands(program: Command, done: (code: number) => void
 
   const workflows = program
     .command('workflows')
-    .description("the server's workflows: list, get, deploy, delete")
+    .description("the server's workflows: list, get, deploy, delete, pause, resume")
   remote(workflows.command('list').description('list workflows (their current versions)')).action(
     act((o: Common) => listWorkflows(link(o), o.output, stdout)),
   )
@@ -66,6 +66,12 @@ export function addRemoteCommands(program: Command, done: (code: number) => void
   remote(
     workflows.command('delete').description('delete a workflow and its triggers').argument('<id>'),
   ).action(act((id: string, o: Common) => deleteWorkflow(link(o), id, stdout)))
+  remote(
+    workflows.command('pause').description('pause a workflow: its triggers start no runs').argument('<id>'),
+  ).action(act((id: string, o: Common) => pauseWorkflow(link(o), id, true, o.output, stdout)))
+  remote(workflows.command('resume').description('resume a paused workflow').argument('<id>')).action(
+    act((id: string, o: Common) => pauseWorkflow(link(o), id, false, o.output, stdout)),
+  )
 
   remote(program.command('start').description('start a run of a workflow').argument('<workflow>'))
     .option('--input <json>', 'the run input: JSON, or @file.json (default {})')

@@ -3,6 +3,8 @@ import { type Problem, ValidationError } from '../../errors.js'
 import { type Connection, RemoteError, unwrap } from './client.js'
 import { asJson, type Format, table, type Write, when } from './output.js'
 
+const stateOf = (w: { paused: boolean }) => (w.paused ? 'paused' : 'active')
+
 export async function listWorkflows({ api }: Connection, format: Format, out: Write): Promise<number> {
   const page = await unwrap(api.GET('/api/v1/workflows'))
   if (format === 'json') out(asJson(page))
@@ -10,8 +12,8 @@ export async function listWorkflows({ api }: Connection, format: Format, out: Wr
   else
     out(
       table(
-        ['id', 'version', 'trigger', 'name', 'updated'],
-        page.items.map((w) => [w.id, w.version, w.triggerKind, w.name, when(w.updatedAt)]),
+        ['id', 'version', 'trigger', 'state', 'name', 'updated'],
+        page.items.map((w) => [w.id, w.version, w.triggerKind, stateOf(w), w.name, when(w.updatedAt)]),
       ),
     )
   return 0
@@ -32,7 +34,8 @@ export async function getWorkflow(
   }
   const steps = (w.definition.steps ?? []) as { id: string; uses: string; needs?: unknown }[]
   out(
-    `${w.id}${w.name ? ` (${w.name})` : ''}: version ${w.version}, trigger ${w.triggerKind}, updated ${when(w.updatedAt)}\n`,
+    `${w.id}${w.name ? ` (${w.name})` : ''}: version ${w.version}, trigger ${w.triggerKind}, ${stateOf(w)}, ` +
+      `updated ${when(w.updatedAt)}\n`,
   )
   out(
     table(
@@ -46,6 +49,26 @@ export async function getWorkflow(
 export async function deleteWorkflow({ api }: Connection, id: string, out: Write): Promise<number> {
   await unwrap(api.DELETE('/api/v1/workflows/{id}', { params: { path: { id } } }))
   out(`deleted ${id}\n`)
+  return 0
+}
+
+/** Pauses (`pause` true) or resumes a workflow. */
+export async function pauseWorkflow(
+  { api }: Connection,
+  id: string,
+  pause: boolean,
+  format: Format,
+  out: Write,
+): Promise<number> {
+  const params = { params: { path: { id } } }
+  const w = await unwrap(
+    pause
+      ? api.POST('/api/v1/workflows/{id}/pause', params)
+      : api.POST('/api/v1/workflows/{id}/resume', params),
+  )
+  out(
+    format === 'json' ? asJson(w) : `${w.id}: ${w.paused ? `paused since ${when(w.pausedAt)}` : 'active'}\n`,
+  )
   return 0
 }
 
