@@ -133,6 +133,25 @@ describe(`pausing a workflow (${TEST_DB})`, () => {
   })
 })
 
+describe(`a pause across a restart (${TEST_DB})`, () => {
+  it('is still in force after the server is stopped and started again on the same database', async () => {
+    const restarted = await startServer()
+    try {
+      await createWorkflow(restarted, manual('paused-restart', echo))
+      await act(restarted, 'paused-restart', 'pause')
+      await restarted.stop()
+      await restarted.start(30_000)
+      expect(await getJson<PauseView>(restarted, '/api/v1/workflows/paused-restart')).toMatchObject({
+        paused: true,
+      })
+      const res = await restarted.request('/api/v1/workflows/paused-restart/runs', { json: { input: {} } })
+      await expectError(res, 409, 'CONFLICT')
+    } finally {
+      await restarted.stop()
+    }
+  })
+})
+
 describe(`pausing a workflow across processes (${TEST_DB})`, () => {
   it.skipIf(TEST_DB !== 'postgres')(
     'stops the schedule in every process when paused through one, and starts it again when resumed through another',
