@@ -3,12 +3,19 @@
 // Expired rows are pruned now and then; until then an expired row counts as absent.
 import type { Knex } from '@mikro-orm/knex'
 
+/**
+ * How long after it expired a row is still kept: another process whose clock is behind this one's
+ * by up to this much still finds it (and so refuses a replay that its clock would let through).
+ */
+export const PRUNE_GRACE_MS = 5 * 60_000
+
 export class WebhookIds {
   private lastPrune = 0
 
   constructor(
     private readonly knex: Knex,
     private readonly pruneEveryMs = 60_000,
+    private readonly graceMs = PRUNE_GRACE_MS,
   ) {}
 
   /**
@@ -39,8 +46,10 @@ export class WebhookIds {
     await this.knex('webhook_ids').where({ workflow_id: workflowId, message_id: id }).delete()
   }
 
-  /** Deletes the expired rows; gives how many. */
+  /** Deletes the rows that expired longer than the grace ago; gives how many. */
   async prune(now: number): Promise<number> {
-    return this.knex('webhook_ids').where('expires_at', '<', now).delete()
+    return this.knex('webhook_ids')
+      .where('expires_at', '<', now - this.graceMs)
+      .delete()
   }
 }

@@ -55,7 +55,7 @@ describe(`webhook ids (${TEST_DB})`, () => {
 
   it('prunes expired rows at most once a period, as it remembers', async () => {
     await db.knex('webhook_ids').delete()
-    const ids = new WebhookIds(db.knex, 60_000)
+    const ids = new WebhookIds(db.knex, 60_000, 0)
     await ids.remember('p', 'old', T + 1000, T)
     await ids.remember('p', 'young', T + 120_000, T + 500)
     expect(await rows()).toBe(2)
@@ -66,5 +66,15 @@ describe(`webhook ids (${TEST_DB})`, () => {
     await ids.remember('p', 'later', T + 500_000, T + 130_000)
     expect(await rows()).toBe(3)
     expect(await ids.prune(T + 130_000)).toBe(1)
+  })
+
+  it('keeps an expired row for a grace, for processes whose clocks are behind', async () => {
+    await db.knex('webhook_ids').delete()
+    const ids = new WebhookIds(db.knex, Number.POSITIVE_INFINITY, 300_000)
+    await ids.remember('g', 'late', T + 1000, T)
+    expect(await ids.prune(T + 300_000)).toBe(0)
+    // a process 4 minutes behind still refuses the replay
+    expect(await ids.remember('g', 'late', T + 2000, T + 500)).toBe(false)
+    expect(await ids.prune(T + 301_001)).toBe(1)
   })
 })
