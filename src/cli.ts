@@ -15,14 +15,23 @@ function pieceSources(values: string[] | undefined): PieceSource[] {
   return (values ?? []).map((from) => ({ from, onError: 'fail' as const }))
 }
 
+/** A usage mistake as one line, with the command or option meant when one is close. */
+function usageLine(text: string): string {
+  const line = text
+    .replace(/^error: /, '')
+    .replace(/\s*\(Did you mean (.+)\?\)/, ' (did you mean $1?)')
+    .trim()
+    .replace(/\.$/, '')
+  return `${line}; see piecework help`
+}
+
 function program(done: (code: number) => void): Command {
   const cli = new Command('piecework')
     .description('A durable workflow engine: serve it, run a workflow once, or drive a running server.')
     .version(PACKAGE_VERSION, '-v, --version', 'print the version')
     .helpOption('-h, --help', 'print the help of a command')
     .helpCommand('help [command]', 'print the help of a command')
-    .showHelpAfterError('(piecework --help lists the commands; piecework help COMMAND tells more)')
-    .configureOutput({ outputError: (text, write) => write(`piecework: ${text.replace(/^error: /, '')}`) })
+    .configureOutput({ outputError: (text, write) => write(`piecework: ${usageLine(text)}\n`) })
     .exitOverride()
     // --version and --help before a command are the program's; after it they are the command's
     .enablePositionalOptions()
@@ -50,10 +59,18 @@ function program(done: (code: number) => void): Command {
     .addOption(pieces)
     .option('--workflows <dir>', 'workflows that workflow.run steps may call (repeatable)', collect)
     .option('--signal <name=json>', 'a signal sent up front (repeatable)', collect)
+    .option('--config <file>', 'whose secrets the run may use (default config/piecework.yaml)')
     .action(
       async (
         file: string,
-        o: { input?: string; db?: string; pieces?: string[]; workflows?: string[]; signal?: string[] },
+        o: {
+          input?: string
+          db?: string
+          pieces?: string[]
+          workflows?: string[]
+          signal?: string[]
+          config?: string
+        },
       ) =>
         done(
           await (await import('./commands/run.js')).runCommand({
@@ -61,7 +78,11 @@ function program(done: (code: number) => void): Command {
             input: o.input,
             workflows: o.workflows,
             signals: o.signal,
-            engine: { databaseUrl: o.db ?? 'sqlite::memory:', pieces: pieceSources(o.pieces) },
+            engine: {
+              databaseUrl: o.db ?? 'sqlite::memory:',
+              pieces: pieceSources(o.pieces),
+              secrets: (await import('./config/run-secrets.js')).secretsOfConfigFile(o.config),
+            },
             progress: (line) => process.stderr.write(`${line}\n`),
           }),
         ),

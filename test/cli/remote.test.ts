@@ -303,10 +303,12 @@ describe('piecework help, version and suggestions', () => {
   it('suggests the command meant, and exits 2 on a usage mistake', async () => {
     const typo = await piecework(['wrokflows', 'list'])
     expect(typo.code).toBe(2)
-    expect(typo.stderr).toContain("piecework: unknown command 'wrokflows'\n(Did you mean workflows?)")
-    expect((await piecework(['runs', 'lgs'])).stderr).toContain('(Did you mean logs?)')
+    expect(typo.stderr).toBe(
+      "piecework: unknown command 'wrokflows' (did you mean workflows?); see piecework help\n",
+    )
+    expect((await piecework(['runs', 'lgs'])).stderr).toContain('(did you mean logs?)')
     expect((await piecework(['runs', 'list', '--stauts', 'failed'])).stderr).toContain(
-      '(Did you mean --status?)',
+      '(did you mean --status?)',
     )
     const alone = await piecework([])
     expect(alone.code).toBe(2)
