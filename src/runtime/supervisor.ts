@@ -571,10 +571,16 @@ export class Supervisor {
     const { code, message } = step.error
     if (step.status === 'waiting' && step.wakeAt !== undefined) {
       const inMs = Math.max(0, step.wakeAt - this.deps.now())
+      // the data lets a reader (the run monitor's timeline) place each attempt and wait
       this.log(
         step.id,
         'warn',
         `attempt ${step.attempts} failed (${code}: ${message}); retrying in ${inMs} ms`,
+        {
+          attempt: step.attempts,
+          code,
+          retryInMs: inMs,
+        },
       )
     } else if (step.status === 'failed') {
       this.log(step.id, 'error', `step failed after ${step.attempts} attempt(s): ${code}: ${message}`)

@@ -14,7 +14,7 @@ import {
   screenshot,
   seriousViolations,
 } from './browser.js'
-import { APPROVAL, FLAKY, NOTE_CHILD, SHOP_ORDER } from './workflows.js'
+import { APPROVAL, FLAKY, NOTE_CHILD, RETRYING, SHOP_ORDER } from './workflows.js'
 
 const KEY = 'ui-test-key-0123456789'
 
@@ -48,7 +48,7 @@ describe.skipIf(!HAVE_CHROMIUM)(`the run monitor in Chromium (${TEST_DB})`, () =
       PIECEWORK_WORKERS_THREADS: '2',
     })
     ;[browser] = await Promise.all([launch(), server.start()])
-    for (const workflow of [NOTE_CHILD, SHOP_ORDER, FLAKY, APPROVAL])
+    for (const workflow of [NOTE_CHILD, SHOP_ORDER, FLAKY, APPROVAL, RETRYING])
       await post(server, '/api/v1/workflows', workflow)
     ;({ page, problems } = await openPage(browser))
   })
@@ -64,7 +64,7 @@ describe.skipIf(!HAVE_CHROMIUM)(`the run monitor in Chromium (${TEST_DB})`, () =
   it('lists the workflows with their trigger and version', async () => {
     await page.goto(`${server.url}/`)
     const rows = page.locator('table.list tbody tr')
-    await expect.poll(() => rows.count()).toBe(4)
+    await expect.poll(() => rows.count()).toBe(5)
     const row = page.locator('tr', { has: page.locator('a', { hasText: /^shop-order$/ }) })
     expect(await row.innerText()).toMatch(/shop-order\s+Shop order\s+manual\s+1/)
     expect(await seriousViolations(page)).toEqual([])
@@ -143,6 +143,18 @@ describe.skipIf(!HAVE_CHROMIUM)(`the run monitor in Chromium (${TEST_DB})`, () =
     await page.locator('.node[data-step="done"][data-status="succeeded"]').waitFor({ timeout: 20_000 })
     await expect.poll(() => runStatus().innerText()).toBe('succeeded')
     expect(await node('check').getAttribute('data-status')).toBe('succeeded')
+    expect(problems).toEqual([])
+  })
+
+  it('shows each failed attempt of a retried step, and the wait before the next, on the timeline', async () => {
+    const run = await startRun(server, 'retrying', {}, '30s')
+    expect(run.status).toBe('succeeded')
+    await page.goto(`${server.url}/#/runs/${run.id}`)
+    const row = page.locator('.timeline li[data-step="flaky"]')
+    await expect.poll(() => row.locator('.timeline-wait').count()).toBe(2)
+    expect(await row.locator('.timeline-note').innerText()).toMatch(
+      /3 attempts \(CODE then \d+ ms, CODE then \d+ ms\)/,
+    )
     expect(problems).toEqual([])
   })
 

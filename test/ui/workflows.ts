@@ -67,3 +67,16 @@ export const APPROVAL = {
     { id: 'finish', uses: 'data.set', needs: ['approval'], with: { value: '{{ steps.approval.output }}' } },
   ],
 }
+
+export const RETRYING = {
+  id: 'retrying',
+  trigger: { uses: 'manual' },
+  steps: [
+    {
+      id: 'flaky',
+      uses: 'code.run',
+      retry: { attempts: 3, delay: '300ms' },
+      with: { code: "if (attempt < 3) throw new Error('not yet'); return { attempt }" },
+    },
+  ],
+}
