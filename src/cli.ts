@@ -59,10 +59,18 @@ function program(done: (code: number) => void): Command {
     .addOption(pieces)
     .option('--workflows <dir>', 'workflows that workflow.run steps may call (repeatable)', collect)
     .option('--signal <name=json>', 'a signal sent up front (repeatable)', collect)
+    .option('--config <file>', 'whose secrets the run may use (default config/piecework.yaml)')
     .action(
       async (
         file: string,
-        o: { input?: string; db?: string; pieces?: string[]; workflows?: string[]; signal?: string[] },
+        o: {
+          input?: string
+          db?: string
+          pieces?: string[]
+          workflows?: string[]
+          signal?: string[]
+          config?: string
+        },
       ) =>
         done(
           await (await import('./commands/run.js')).runCommand({
@@ -70,7 +78,11 @@ function program(done: (code: number) => void): Command {
             input: o.input,
             workflows: o.workflows,
             signals: o.signal,
-            engine: { databaseUrl: o.db ?? 'sqlite::memory:', pieces: pieceSources(o.pieces) },
+            engine: {
+              databaseUrl: o.db ?? 'sqlite::memory:',
+              pieces: pieceSources(o.pieces),
+              secrets: (await import('./config/run-secrets.js')).secretsOfConfigFile(o.config),
+            },
             progress: (line) => process.stderr.write(`${line}\n`),
           }),
         ),

@@ -3,12 +3,17 @@
 // back in no output, and reach a run that names them.
 import { spawn } from 'node:child_process'
 import { randomBytes } from 'node:crypto'
+import { mkdtempSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { stringify } from 'yaml'
 import { freshDatabaseUrl, TEST_DB } from '../helpers/db.js'
 import { BIN, childEnv, freePort, ServeProcess, serveEnv } from '../helpers/serve-process.js'
 
 const KEY = 'remote-cli-secrets-test-key'
 const VALUE = 'cli-planted-9d41c7e2b8'
+const dir = mkdtempSync(join(tmpdir(), 'piecework-secrets-cli-'))
 let server: ServeProcess
 
 interface Result {
@@ -20,6 +25,7 @@ interface Result {
 /** The bin against the test server, `stdin` written to it (and closed). */
 function piecework(args: string[], stdin = '', env: Record<string, string> = {}): Promise<Result> {
   const child = spawn('node', [BIN, ...args], {
+    cwd: dir,
     env: childEnv({ PIECEWORK_SERVER_URL: server.url, PIECEWORK_API_KEY: KEY, ...env }),
   })
   let stdout = ''
@@ -94,6 +100,33 @@ describe(`piecework secrets (${TEST_DB})`, () => {
     expect(missing).toMatchObject({
       code: 2,
       stderr: expect.stringContaining("'never-stored' does not exist"),
+    })
+  })
+
+  it('piecework run uses the secrets of the configuration file, and names one it lacks', async () => {
+    writeFileSync(
+      join(dir, 'local.yaml'),
+      // biome-ignore lint/suspicious/noTemplateCurlyInString: the configuration's own `${VAR}`
+      stringify({ secrets: { values: { 'local-token': '${LOCAL_TOKEN}' } } }),
+    )
+    writeFileSync(
+      join(dir, 'local-run.yaml'),
+      stringify({
+        id: 'local-run',
+        trigger: { uses: 'manual' },
+        steps: [{ id: 'len', uses: 'data.set', with: { value: "{{ $length($secret('local-token')) }}" } }],
+      }),
+    )
+    const ran = await piecework(['run', 'local-run.yaml', '--config', 'local.yaml'], '', {
+      LOCAL_TOKEN: VALUE,
+    })
+    expect(ran.code, ran.stderr).toBe(0)
+    expect(JSON.parse(ran.stdout)).toMatchObject({ status: 'succeeded', output: VALUE.length })
+    expect(ran.stdout + ran.stderr).not.toContain(VALUE)
+    const unset = await piecework(['run', 'local-run.yaml', '--config', 'local.yaml'])
+    expect(unset).toMatchObject({
+      code: 2,
+      stderr: expect.stringContaining("secret 'local-token' is not defined"),
     })
   })
 
