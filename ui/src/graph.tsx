@@ -4,7 +4,9 @@ import { Graph, layout } from '@dagrejs/dagre'
 import { useMemo } from 'preact/hooks'
 import type { Definition, StepDefinition } from './types'
 
-const WIDTH = 180
+const WIDTH = 200
+/** What fits on a node's second line at its font size. */
+const LINE_CHARS = 34
 const HEIGHT = 48
 
 interface Laid {
@@ -58,6 +60,10 @@ export function layoutSteps(steps: StepDefinition[]): Laid {
     }),
   }
 }
+
+/** A line cut to fit its node; the step's panel has it whole. A sub-workflow, wait or delay step's
+ * kind names its action, so the line says only the kind (and the status, which must not be cut). */
+const fit = (line: string) => (line.length > LINE_CHARS ? `${line.slice(0, LINE_CHARS - 1)}…` : line)
 
 const path = (points: { x: number; y: number }[]) =>
   points.map((p, i) => `${i === 0 ? 'M' : 'L'}${p.x.toFixed(1)},${p.y.toFixed(1)}`).join(' ')
@@ -133,9 +139,11 @@ export function StepGraph(props: {
                 {step.id.length > 22 ? `${step.id.slice(0, 21)}…` : step.id}
               </text>
               <text x="10" y="37" class="step-uses">
-                {kind ? `${kind} · ` : ''}
-                {step.uses}
-                {status ? ` · ${status}` : ''}
+                {fit(
+                  [kind === 'forEach' ? `forEach · ${step.uses}` : (kind ?? step.uses), status]
+                    .filter(Boolean)
+                    .join(' · '),
+                )}
               </text>
             </g>
           )
