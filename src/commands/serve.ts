@@ -1,22 +1,24 @@
 // `piecework serve`: load the configuration, open the engine, deploy config/workflows, resume
 // unfinished runs, and serve the HTTP API until SIGINT/SIGTERM.
 import { existsSync } from 'node:fs'
-import { serve } from '@hono/node-server'
 import pino from 'pino'
 import { loadConfig } from '../config/load.js'
 import type { Config } from '../config/schema.js'
+import { duplicateIds } from '../definition/duplicate-ids.js'
 import { parseDuration } from '../definition/duration.js'
 import { loadDefinitionFile } from '../definition/load.js'
 import { type Problem, ValidationError } from '../errors.js'
 import { createApp } from '../http/app.js'
 import { isLoopback } from '../http/auth.js'
+import { listen } from '../http/listen.js'
 import { SignalLinks } from '../http/signal-links.js'
 import { credentialsFromConfig } from '../piece-sdk/credentials.js'
 import { Engine } from '../runtime/engine.js'
 import { prunerOptions, RunPruner } from '../runtime/run-pruner.js'
+import { lockSqliteFile } from '../store/sqlite-lock.js'
 import { Scheduler } from '../triggers/schedules.js'
 import { WebhookRoutes } from '../triggers/webhooks.js'
-import { definitionFiles } from './validate.js'
+import { definitionFiles, idOf } from './validate.js'
 
 export function engineOptions(config: Config) {
   return {
@@ -79,6 +81,8 @@ export async function deployFolder(engine: Engine, dir: string) {
       )
     }
   }
+  const duplicates = duplicateIds(loaded.map(({ file, definition }) => ({ file, id: idOf(definition) })))
+  for (const [file, message] of duplicates) problems.push({ path: file, message })
   if (problems.length > 0) throw new ValidationError(`workflows in ${dir} are invalid`, problems)
   const deployed = []
   for (const { file, definition } of loaded) {
@@ -166,7 +170,17 @@ export async function serveCommand(options: { configFile?: string }): Promise<nu
       [{ path: 'server.host', message: 'a non-loopback address needs auth.apiKeys' }],
     )
   }
-  const engine = await Engine.open(engineOptions(config))
+  // refused before anything is written: a second process on this SQLite file, or on this port
+  const unlock = lockSqliteFile(config.database.url)
+  const listening = await listen(config.server.host, config.server.port).catch((error: unknown) => {
+    unlock()
+    throw error
+  })
+  const engine = await Engine.open(engineOptions(config)).catch(async (error: unknown) => {
+    await listening.close()
+    unlock()
+    throw error
+  })
   onTheUnexpected(log)
   // threads and sandbox processes start alongside the deploys, routes and recovery below
   engine.warmUp()
@@ -177,7 +191,8 @@ export async function serveCommand(options: { configFile?: string }): Promise<nu
     const origin = engine.registry.origin(piece.name)
     if (origin !== 'builtin') log.info({ piece: piece.name, version: piece.version, origin }, 'piece loaded')
   }
-  for (const d of await deployFolder(engine, config.workflows.dir)) {
+  const deployed = await deployFolder(engine, config.workflows.dir)
+  for (const d of deployed) {
     log.info(
       { workflowId: d.id, version: d.version, file: d.file },
       d.created ? 'workflow deployed' : 'workflow unchanged',
@@ -202,13 +217,10 @@ export async function serveCommand(options: { configFile?: string }): Promise<nu
     signalLinks: signalLinks(config),
     ui: { enabled: config.ui.enabled },
     events: { keepAliveMs: parseDuration(config.server.eventsKeepAlive) },
+    fileWorkflows: new Map(deployed.map((d) => [d.id, d.file])),
     report: (error) => log.error({ err: error }, 'unexpected error'),
   })
-  const server = serve({ fetch: app.fetch, hostname: config.server.host, port: config.server.port })
-  await new Promise<void>((resolve, reject) => {
-    server.once('listening', resolve)
-    server.once('error', reject)
-  })
+  listening.ready(app.fetch)
   log.info(
     {
       host: config.server.host,
@@ -224,15 +236,12 @@ export async function serveCommand(options: { configFile?: string }): Promise<nu
     process.once('SIGTERM', resolve)
   })
   log.info('shutting down: no new work; unfinished runs resume on the next start')
-  await new Promise<void>((resolve) => {
-    server.close(() => resolve())
-    // idle keep-alive connections and event streams would hold the close open
-    ;(server as unknown as { closeAllConnections?: () => void }).closeAllConnections?.()
-  })
+  await listening.close()
   webhooks.stop()
   await scheduler.stop()
   await pruner?.stop()
   await engine.close(parseDuration(config.runs.shutdownGrace))
+  unlock()
   log.info('stopped')
   return 0
 }

@@ -3,6 +3,7 @@ import { readdirSync, statSync } from 'node:fs'
 import { extname, join } from 'node:path'
 import { loadConfig } from '../config/load.js'
 import { compileWorkflow } from '../definition/compile.js'
+import { duplicateIds } from '../definition/duplicate-ids.js'
 import { loadDefinitionFile } from '../definition/load.js'
 import { isExpressionText } from '../definition/template.js'
 import { isEngineError, type Problem, ValidationError } from '../errors.js'
@@ -50,9 +51,12 @@ export async function validateFiles(paths: string[], registry: PieceRegistry): P
     }
   }
   const known = new Set(loaded.map(({ definition }) => idOf(definition)).filter((id) => id !== undefined))
+  const duplicates = duplicateIds(loaded.map(({ file, definition }) => ({ file, id: idOf(definition) })))
   return loaded.map(({ file, definition, error }) => {
     try {
       if (error) throw error
+      const duplicate = duplicates.get(file)
+      if (duplicate) throw new ValidationError(duplicate, [{ path: 'id', message: duplicate }])
       if (definition !== undefined) compileWorkflow(definition, registry)
       const warnings = [...unknownCallees(definition, known), ...unknownFailureHandler(definition, known)]
       return { file, ok: true, problems: [], warnings }
@@ -69,7 +73,7 @@ export async function validateFiles(paths: string[], registry: PieceRegistry): P
   })
 }
 
-function idOf(definition: unknown): string | undefined {
+export function idOf(definition: unknown): string | undefined {
   const id = (definition as { id?: unknown } | undefined)?.id
   return typeof id === 'string' ? id : undefined
 }

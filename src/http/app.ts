@@ -32,6 +32,8 @@ export interface AppOptions {
   pruner?: RunPruner
   /** The signer of `$signalUrl` links; without it, /signals/:token refuses every token. */
   signalLinks?: SignalLinks
+  /** Workflow id → the file of the workflows folder it is deployed from (changed only through it). */
+  fileWorkflows?: ReadonlyMap<string, string>
   /** How run event streams keep quiet connections open and follow runs held elsewhere. */
   events?: Partial<RunStreamOptions>
   /** Serve the run monitor at `/` (from this folder; by default the package's dist/ui). */
@@ -76,7 +78,7 @@ export function createApp(engine: Engine, options: AppOptions): Hono {
   app.route('/signals', signalLinkRoutes(engine, options.signalLinks))
   app.use('/api/*', apiKeyAuth(options.apiKeys))
   app.use('/api/*', refuseNul())
-  app.route('/api/v1/workflows', workflowRoutes(engine))
+  app.route('/api/v1/workflows', workflowRoutes(engine, options.fileWorkflows))
   app.route('/api/v1/runs', runRoutes(engine, { ...RUN_STREAM_DEFAULTS, ...options.events }))
   app.route('/api/v1/signals', signalRoutes(engine))
   app.route('/api/v1/pieces', pieceRoutes(engine))

@@ -2,6 +2,8 @@
 // a full disk) rather than "these rows are wrong": the first kind is waited out and tried again,
 // the second fails the writes that caused it. Pure, so that each code is a row of a table test.
 
+import { EngineError } from '../errors.js'
+
 /** PostgreSQL SQLSTATE classes and codes that say nothing about the statement itself. */
 const PG_TRANSIENT = [
   /^08/, // connection exception
@@ -33,4 +35,21 @@ export function isTransientFault(error: unknown): boolean {
   if (SQLITE_TRANSIENT.test(code)) return true
   if (NODE_TRANSIENT.has(code)) return true
   return MESSAGES.test(String((error as { message?: unknown }).message ?? ''))
+}
+
+/** Errors of opening a database that say it cannot be reached or opened, whatever the statement. */
+const OPEN_FAILURES =
+  /^(ECONNREFUSED|ENOTFOUND|EAI_AGAIN|ETIMEDOUT|EHOSTUNREACH|ECONNRESET|EACCES|28P01|28000|3D000|57P03|SQLITE_CANTOPEN|SQLITE_NOTADB|SQLITE_PERM|SQLITE_READONLY)$/
+
+/** A database URL fit for a message: its password left out. */
+export function redactUrl(url: string): string {
+  return url.replace(/\/\/[^@/]*@/, '//***@')
+}
+
+/** What opening the database at `url` failed with, as one clear line when it could not be reached. */
+export function openFailure(error: unknown, url: string): unknown {
+  const code = String((error as { code?: unknown } | null)?.code ?? '')
+  if (!OPEN_FAILURES.test(code)) return error
+  const message = String((error as { message?: unknown }).message ?? code)
+  return new EngineError('DATABASE_UNREACHABLE', `cannot open the database at ${redactUrl(url)}: ${message}`)
 }

@@ -6,6 +6,7 @@ import type { Knex } from '@mikro-orm/knex'
 import { Migrator } from '@mikro-orm/migrations'
 import { ValidationError } from '../errors.js'
 import { ENTITIES } from './entities.js'
+import { openFailure } from './faults.js'
 import { Migration0001Initial } from './migrations/0001-initial.js'
 import { Migration0002Leases } from './migrations/0002-leases.js'
 import { Migration0003ScheduleFires } from './migrations/0003-schedule-fires.js'
@@ -157,8 +158,19 @@ export interface Database {
   close(): Promise<void>
 }
 
-/** Connects, tunes SQLite for durability with speed (WAL), and brings the schema up to date. */
+/**
+ * Connects, tunes SQLite for durability with speed (WAL), and brings the schema up to date; a
+ * database that cannot be reached fails with DATABASE_UNREACHABLE.
+ */
 export async function openDatabase(url: string, options: { migrate?: boolean } = {}): Promise<Database> {
+  try {
+    return await connect(url, options)
+  } catch (error) {
+    throw openFailure(error, url)
+  }
+}
+
+async function connect(url: string, options: { migrate?: boolean }): Promise<Database> {
   const { MikroORM } = await import('@mikro-orm/core')
   const orm = await MikroORM.init(await ormOptions(url))
   const kind = parseDatabaseUrl(url).kind

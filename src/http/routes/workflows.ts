@@ -45,8 +45,19 @@ export function pausedError(workflowId: string): ConflictError {
   )
 }
 
-export function workflowRoutes(engine: Engine): Hono {
+/**
+ * `ownedByFiles`: workflow id → the file of the workflows folder it is deployed from. Such a
+ * workflow is changed through its file: an API change would be undone at the next start.
+ */
+export function workflowRoutes(engine: Engine, ownedByFiles: ReadonlyMap<string, string> = new Map()): Hono {
   const app = new Hono()
+  const notOwnedByAFile = (id: string, doing: string) => {
+    const file = ownedByFiles.get(id)
+    if (file === undefined) return
+    throw new ConflictError(
+      `workflow '${id}' is deployed from ${file}: it cannot be ${doing} through the API (the file is deployed again at every start); change or remove the file instead`,
+    )
+  }
 
   app.post('/', async (c) => {
     const { workflow, version } = await engine.deploy(await readBody(c, { yaml: true }), {
@@ -89,12 +100,14 @@ export function workflowRoutes(engine: Engine): Hono {
         `the definition's id ${JSON.stringify(definition.id)?.slice(0, 100)} is not '${id}'`,
       )
     }
+    notOwnedByAFile(id, 'changed')
     const { version } = await engine.deploy(definition, { mustExist: true })
     engine.workflowChanged(id)
     return c.json(workflowView(await engine.workflows.get(id, version)))
   })
 
   app.delete('/:id', async (c) => {
+    notOwnedByAFile(c.req.param('id'), 'deleted')
     await engine.workflows.remove(c.req.param('id'))
     engine.workflowChanged(c.req.param('id'))
     return c.body(null, 204)
