@@ -1,14 +1,23 @@
 // Debian's Chromium driven by playwright-core for the run monitor's tests: finding it (the tests
 // skip, saying why, when it is absent), the accessibility check with axe-core in the page, pressing
 // controls with the keyboard, and the screenshots that docs/ui.md shows.
-import { existsSync, mkdirSync, readFileSync } from 'node:fs'
+import { accessSync, constants, mkdirSync, readFileSync, statSync } from 'node:fs'
 import { createRequire } from 'node:module'
 import { join } from 'node:path'
 import { type Browser, chromium, type Locator, type Page } from 'playwright-core'
 import { ROOT } from '../helpers/cases.js'
 
+function isExecutable(path: string): boolean {
+  try {
+    accessSync(path, constants.X_OK)
+    return statSync(path).isFile()
+  } catch {
+    return false
+  }
+}
+
 export const CHROMIUM = process.env.PIECEWORK_TEST_CHROMIUM ?? '/usr/bin/chromium'
-export const HAVE_CHROMIUM = existsSync(CHROMIUM)
+export const HAVE_CHROMIUM = isExecutable(CHROMIUM)
 if (!HAVE_CHROMIUM)
   console.warn(
     `the UI tests are skipped: no Chromium at ${CHROMIUM} (apt-get install -y chromium installs it)`,
