@@ -14,7 +14,7 @@ import {
   screenshot,
   seriousViolations,
 } from './browser.js'
-import { APPROVAL, FLAKY, NOTE_CHILD, RETRYING, SHOP_ORDER } from './workflows.js'
+import { APPROVAL, FLAKY, NOTE_CHILD, RETRYING, SHOP_ORDER, SLOW_LOGGER } from './workflows.js'
 
 const KEY = 'ui-test-key-0123456789'
 
@@ -48,7 +48,7 @@ describe.skipIf(!HAVE_CHROMIUM)(`the run monitor in Chromium (${TEST_DB})`, () =
       PIECEWORK_WORKERS_THREADS: '2',
     })
     ;[browser] = await Promise.all([launch(), server.start()])
-    for (const workflow of [NOTE_CHILD, SHOP_ORDER, FLAKY, APPROVAL, RETRYING])
+    for (const workflow of [NOTE_CHILD, SHOP_ORDER, FLAKY, APPROVAL, RETRYING, SLOW_LOGGER])
       await post(server, '/api/v1/workflows', workflow)
     ;({ page, problems } = await openPage(browser))
   })
@@ -64,7 +64,7 @@ describe.skipIf(!HAVE_CHROMIUM)(`the run monitor in Chromium (${TEST_DB})`, () =
   it('lists the workflows with their trigger and version', async () => {
     await page.goto(`${server.url}/`)
     const rows = page.locator('table.list tbody tr')
-    await expect.poll(() => rows.count()).toBe(5)
+    await expect.poll(() => rows.count()).toBe(6)
     const row = page.locator('tr', { has: page.locator('a', { hasText: /^shop-order$/ }) })
     expect(await row.innerText()).toMatch(/shop-order\s+Shop order\s+manual\s+1/)
     expect(await seriousViolations(page)).toEqual([])
@@ -155,6 +155,26 @@ describe.skipIf(!HAVE_CHROMIUM)(`the run monitor in Chromium (${TEST_DB})`, () =
     expect(await row.locator('.timeline-note').innerText()).toMatch(
       /3 attempts \(CODE then \d+ ms, CODE then \d+ ms\)/,
     )
+    expect(problems).toEqual([])
+  })
+
+  it("shows a running step's log lines as they come, before the step ends", async () => {
+    const run = await startRun(server, 'slow-logger', {})
+    await page.goto(`${server.url}/#/runs/${run.id}`)
+    const panel = page.getByRole('region', { name: 'Step work' })
+    await expect
+      .poll(
+        () =>
+          panel
+            .locator('.logs')
+            .innerText()
+            .catch(() => ''),
+        { timeout: 10_000 },
+      )
+      .toContain('started the long part')
+    expect(await node('work').getAttribute('data-status')).toBe('running')
+    await page.locator('.node[data-step="work"][data-status="succeeded"]').waitFor({ timeout: 20_000 })
+    await expect.poll(() => panel.locator('.logs').innerText()).toContain('done')
     expect(problems).toEqual([])
   })
 

@@ -80,3 +80,26 @@ export const RETRYING = {
     },
   ],
 }
+
+/** A step that works for 0.7 s, logs a line, then works for two seconds more before it ends. */
+export const SLOW_LOGGER = {
+  id: 'slow-logger',
+  trigger: { uses: 'manual' },
+  steps: [
+    {
+      id: 'work',
+      uses: 'code.run',
+      with: {
+        code: [
+          'const first = Date.now() + 700',
+          'while (Date.now() < first) {}',
+          "console.log('started the long part')",
+          'const until = Date.now() + 2000',
+          'while (Date.now() < until) {}',
+          "console.log('done')",
+          'return { ok: true }',
+        ].join('\n'),
+      },
+    },
+  ],
+}

@@ -15,9 +15,26 @@ const REFRESH_MS = 250
 function useLiveRun(id: string, epoch: number) {
   const [run, setRun] = useState<Run>()
   const [error, setError] = useState<Error>()
+  // per step, how many log lines the events have told of: a step's panel reads its lines again
+  const [logLines, setLogLines] = useState<Record<string, number>>({})
   useEffect(() => {
     const abort = new AbortController()
     let timer: ReturnType<typeof setTimeout> | undefined
+    let logTimer: ReturnType<typeof setTimeout> | undefined
+    let newLines: Record<string, number> = {}
+    const countLine = (stepId: string) => {
+      newLines[stepId] = (newLines[stepId] ?? 0) + 1
+      logTimer ??= setTimeout(() => {
+        const counted = newLines
+        newLines = {}
+        logTimer = undefined
+        setLogLines((old) => {
+          const next = { ...old }
+          for (const [step, n] of Object.entries(counted)) next[step] = (next[step] ?? 0) + n
+          return next
+        })
+      }, REFRESH_MS * 2)
+    }
     const refresh = () =>
       api<Run>(`/api/v1/runs/${id}`).then(
         (r) => !abort.signal.aborted && setRun(r),
@@ -47,6 +64,9 @@ function useLiveRun(id: string, epoch: number) {
             },
         )
         soon()
+      } else if (event === 'log') {
+        const d = data as { stepId: string | null }
+        if (d.stepId) countLine(d.stepId)
       } else if (event === 'run') {
         const d = data as { status: RunStatus }
         // an ended run is shown whole (its output or error with its status), not its status first
@@ -65,9 +85,10 @@ function useLiveRun(id: string, epoch: number) {
     return () => {
       abort.abort()
       clearTimeout(timer)
+      clearTimeout(logTimer)
     }
   }, [id, epoch])
-  return { run, error }
+  return { run, error, logLines }
 }
 
 /** A version of a workflow never changes: each is read once per page load. */
@@ -94,7 +115,7 @@ function firstStep(run: Run): string | undefined {
 
 export function RunPage({ id }: { id: string }) {
   const [epoch, setEpoch] = useState(0)
-  const { run, error } = useLiveRun(id, epoch)
+  const { run, error, logLines } = useLiveRun(id, epoch)
   const workflow = useLoad(
     () => (run ? workflowVersion(run.workflowId, run.workflowVersion) : Promise.resolve(undefined)),
     [run?.workflowId, run?.workflowVersion],
@@ -147,6 +168,7 @@ export function RunPage({ id }: { id: string }) {
                 run={run}
                 step={step}
                 definition={definition?.steps.find((s) => s.id === step.id)}
+                logLines={logLines[step.id] ?? 0}
                 onSignalled={() => setEpoch((e) => e + 1)}
               />
             )}

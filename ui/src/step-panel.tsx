@@ -20,6 +20,8 @@ export function StepPanel(props: {
   run: Run
   step: StepView
   definition: StepDefinition | undefined
+  /** Log lines of this step the run's events told of so far: the lines are read again as it grows. */
+  logLines: number
   onSignalled: () => void
 }) {
   const { run, step, definition } = props
@@ -61,7 +63,7 @@ export function StepPanel(props: {
       <Json value={definition?.with ?? {}} label="step input as defined" />
       <h3>Output</h3>
       <Json value={step.output} label="step output" />
-      <Logs run={run} step={step} />
+      <Logs run={run} step={step} told={props.logLines} />
     </section>
   )
 }
@@ -170,10 +172,10 @@ function usePages<T>(url: (cursor?: string) => string, key: string) {
   return { items, more: next ? more : undefined, error }
 }
 
-function Logs({ run, step }: { run: Run; step: StepView }) {
+function Logs({ run, step, told }: { run: Run; step: StepView; told: number }) {
   const logs = usePages<LogLine>(
     (cursor) => withQuery(`/api/v1/runs/${run.id}/logs`, { stepId: step.id, limit: 100, cursor }),
-    `${run.id}/${step.id}/${step.status}/${step.attempts}`,
+    `${run.id}/${step.id}/${step.status}/${step.attempts}/${told}`,
   )
   return (
     <>
