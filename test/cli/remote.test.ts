@@ -192,6 +192,42 @@ describe(`piecework start and runs (${TEST_DB})`, () => {
     ])
   })
 
+  it('follows the lines of a run as they come, in order, until it ends', async () => {
+    file('slow.yaml', {
+      id: 'slow',
+      trigger: { uses: 'manual' },
+      steps: [
+        { id: 'first', uses: 'code.run', with: { code: "console.log('first'); return 1" } },
+        { id: 'pause', uses: 'flow.delay', needs: ['first'], with: { for: '1500ms' } },
+        {
+          id: 'second',
+          uses: 'code.run',
+          needs: ['pause'],
+          with: { code: "console.warn('second'); return 2" },
+        },
+      ],
+    })
+    expect((await piecework(['workflows', 'deploy', 'slow.yaml'])).code).toBe(0)
+    const id = (await piecework(['start', 'slow', '-q'])).stdout.trim()
+    const followed = await piecework(['runs', 'logs', id, '--follow', '-o', 'json'])
+    expect(followed.code, followed.stderr).toBe(0)
+    const lines = followed.stdout
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l))
+    expect(lines.map((l) => [l.stepId, l.level, l.msg])).toEqual([
+      ['first', 'info', 'first'],
+      ['second', 'warn', 'second'],
+    ])
+    expect(lines[0]).toEqual({
+      ts: expect.any(String),
+      level: 'info',
+      stepId: 'first',
+      msg: 'first',
+      data: null,
+    })
+  })
+
   it('follows a run from its start: start --follow exits as the run ended', async () => {
     const result = await piecework(['start', 'fails', '--follow'])
     expect(result.code).toBe(1)
