@@ -6,6 +6,8 @@ import { createRequire } from 'node:module'
 import { join } from 'node:path'
 import { type Browser, chromium, type Locator, type Page } from 'playwright-core'
 import { ROOT } from '../helpers/cases.js'
+import { freshDatabaseUrl } from '../helpers/db.js'
+import { freePort, ServeProcess, serveEnv } from '../helpers/serve-process.js'
 
 function isExecutable(path: string): boolean {
   try {
@@ -25,6 +27,38 @@ if (!HAVE_CHROMIUM)
 
 export function launch(): Promise<Browser> {
   return chromium.launch({ executablePath: CHROMIUM, args: ['--no-sandbox'] })
+}
+
+/** A `piecework serve` child on a fresh database (with `env` added) and a Chromium, started together. */
+export async function startServerAndBrowser(env: Record<string, string> = {}) {
+  const port = await freePort()
+  const server = new ServeProcess(port, { ...serveEnv(port, await freshDatabaseUrl()), ...env })
+  const [browser] = await Promise.all([launch(), server.start()])
+  return {
+    server,
+    browser,
+    close: async () => {
+      await browser.close()
+      await server.stop()
+    },
+  }
+}
+
+/** POSTs JSON to the server and gives the answer's JSON; an answer of 300 or more throws, with its body. */
+export async function postJson<T = unknown>(
+  server: ServeProcess,
+  path: string,
+  body: unknown,
+  key?: string,
+): Promise<T> {
+  const res = await fetch(`${server.url}${path}`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', ...(key ? { authorization: `Bearer ${key}` } : {}) },
+    body: JSON.stringify(body),
+  })
+  const text = await res.text()
+  if (res.status >= 300) throw new Error(`${path} answered ${res.status}: ${text}`)
+  return JSON.parse(text) as T
 }
 
 /** A page that records what its scripts report: errors fail the tests that check `problems`. */

@@ -4,58 +4,46 @@
 // keyboard; axe-core checks the pages the screenshots of docs/ui.md are taken of.
 import type { Browser, Page } from 'playwright-core'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { freshDatabaseUrl, TEST_DB } from '../helpers/db.js'
-import { freePort, ServeProcess, serveEnv } from '../helpers/serve-process.js'
+import { TEST_DB } from '../helpers/db.js'
+import type { ServeProcess } from '../helpers/serve-process.js'
 import {
   HAVE_CHROMIUM,
-  launch,
   openPage,
+  postJson,
   pressWithKeyboard,
   screenshot,
   seriousViolations,
+  startServerAndBrowser,
 } from './browser.js'
 import { APPROVAL, FLAKY, NOTE_CHILD, RETRYING, SHOP_ORDER, SLOW_LOGGER } from './workflows.js'
 
 const KEY = 'ui-test-key-0123456789'
 
-async function post(server: ServeProcess, path: string, body: unknown, key?: string): Promise<unknown> {
-  const res = await fetch(`${server.url}${path}`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json', ...(key ? { authorization: `Bearer ${key}` } : {}) },
-    body: JSON.stringify(body),
-  })
-  const text = await res.text()
-  if (res.status >= 300) throw new Error(`${path} answered ${res.status}: ${text}`)
-  return JSON.parse(text)
-}
-
-const startRun = async (server: ServeProcess, workflowId: string, input: unknown, wait = '') =>
-  (await post(server, `/api/v1/workflows/${workflowId}/runs${wait && `?wait=${wait}`}`, { input })) as {
-    id: string
-    status: string
-  }
+const startRun = (server: ServeProcess, workflowId: string, input: unknown, wait = '') =>
+  postJson<{ id: string; status: string }>(
+    server,
+    `/api/v1/workflows/${workflowId}/runs${wait && `?wait=${wait}`}`,
+    {
+      input,
+    },
+  )
 
 describe.skipIf(!HAVE_CHROMIUM)(`the run monitor in Chromium (${TEST_DB})`, () => {
   let server: ServeProcess
-  let browser: Browser
+  let close: () => Promise<void>
   let page: Page
   let problems: string[]
 
   beforeAll(async () => {
-    const port = await freePort()
-    server = new ServeProcess(port, {
-      ...serveEnv(port, await freshDatabaseUrl()),
-      PIECEWORK_WORKERS_THREADS: '2',
-    })
-    ;[browser] = await Promise.all([launch(), server.start()])
+    let browser: Browser
+    ;({ server, browser, close } = await startServerAndBrowser({ PIECEWORK_WORKERS_THREADS: '2' }))
     for (const workflow of [NOTE_CHILD, SHOP_ORDER, FLAKY, APPROVAL, RETRYING, SLOW_LOGGER])
-      await post(server, '/api/v1/workflows', workflow)
+      await postJson(server, '/api/v1/workflows', workflow)
     ;({ page, problems } = await openPage(browser))
   })
 
   afterAll(async () => {
-    await browser?.close()
-    await server?.stop()
+    await close?.()
   })
 
   const runStatus = () => page.locator('main .meta .badge').first()
@@ -226,21 +214,18 @@ describe.skipIf(!HAVE_CHROMIUM)(`the run monitor in Chromium (${TEST_DB})`, () =
 describe.skipIf(!HAVE_CHROMIUM)(`the run monitor with API keys (${TEST_DB})`, () => {
   let server: ServeProcess
   let browser: Browser
+  let close: () => Promise<void>
 
   beforeAll(async () => {
-    const port = await freePort()
-    server = new ServeProcess(port, {
-      ...serveEnv(port, await freshDatabaseUrl()),
+    ;({ server, browser, close } = await startServerAndBrowser({
       PIECEWORK_WORKERS_THREADS: '1',
       PIECEWORK_AUTH_API_KEYS: KEY,
-    })
-    ;[browser] = await Promise.all([launch(), server.start()])
-    await post(server, '/api/v1/workflows', APPROVAL, KEY)
+    }))
+    await postJson(server, '/api/v1/workflows', APPROVAL, KEY)
   })
 
   afterAll(async () => {
-    await browser?.close()
-    await server?.stop()
+    await close?.()
   })
 
   it('asks for a key, refuses a wrong one, and lets the right one in for this tab only', async () => {

@@ -3,11 +3,12 @@
 // drawn with every step's status, plus the time a click on the forEach step takes to show that
 // step's panel. Its first page of items must follow within another second. The figures go to
 // docs/performance.md.
+
 import type { Browser } from 'playwright-core'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { freshDatabaseUrl, TEST_DB } from '../helpers/db.js'
-import { freePort, ServeProcess, serveEnv } from '../helpers/serve-process.js'
-import { HAVE_CHROMIUM, launch, openPage } from './browser.js'
+import { TEST_DB } from '../helpers/db.js'
+import type { ServeProcess } from '../helpers/serve-process.js'
+import { HAVE_CHROMIUM, openPage, postJson, startServerAndBrowser } from './browser.js'
 
 const CHAINS = 20
 const LENGTH = 10
@@ -43,36 +44,23 @@ function largeWorkflow() {
 describe.skipIf(!HAVE_CHROMIUM)(`the run page of a run of 200 steps and 1,000 items (${TEST_DB})`, () => {
   let server: ServeProcess
   let browser: Browser
+  let close: () => Promise<void>
 
   beforeAll(async () => {
-    const port = await freePort()
-    server = new ServeProcess(port, {
-      ...serveEnv(port, await freshDatabaseUrl()),
-      PIECEWORK_WORKERS_THREADS: '2',
-    })
-    ;[browser] = await Promise.all([launch(), server.start()])
+    ;({ server, browser, close } = await startServerAndBrowser({ PIECEWORK_WORKERS_THREADS: '2' }))
   })
 
   afterAll(async () => {
-    await browser?.close()
-    await server?.stop()
+    await close?.()
   })
 
   it('is interactive within 1 s', async () => {
-    const post = (path: string, body: unknown) =>
-      fetch(`${server.url}${path}`, {
-        method: 'POST',
-        headers: { 'content-type': 'application/json' },
-        body: JSON.stringify(body),
-      })
-    const deployed = await post('/api/v1/workflows', largeWorkflow())
-    expect(deployed.status, await deployed.clone().text()).toBe(201)
-    const run = (await (await post('/api/v1/workflows/large/runs?wait=60s', { input: {} })).json()) as {
-      id: string
-      status: string
-      error: unknown
-      steps: unknown[]
-    }
+    await postJson(server, '/api/v1/workflows', largeWorkflow())
+    const run = await postJson<{ id: string; status: string; error: unknown; steps: unknown[] }>(
+      server,
+      '/api/v1/workflows/large/runs?wait=60s',
+      { input: {} },
+    )
     expect(run.status, JSON.stringify(run.error)).toBe('succeeded')
     expect(run.steps).toHaveLength(CHAINS * LENGTH)
     const { page, problems } = await openPage(browser)
