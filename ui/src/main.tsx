@@ -69,8 +69,19 @@ function KeyPrompt({ onAccepted }: { onAccepted: () => void }) {
   )
 }
 
+/** The tab's title names the page, for the browser's history and for screen readers. */
+function titleOf(route: Route): string {
+  const [first, second] = route.path
+  if (first === 'workflows' && second) return `Workflow ${second}`
+  if (first === 'runs' && second) return `Run ${second.slice(0, 8)}`
+  return first === 'runs' ? 'Runs' : 'Workflows'
+}
+
 function App() {
   const route = useRoute()
+  useEffect(() => {
+    document.title = `${titleOf(route)} · piecework`
+  }, [route])
   const [needKey, setNeedKey] = useState(false)
   const [epoch, setEpoch] = useState(0)
   useEffect(() => {
