@@ -10,6 +10,8 @@ import { checkGraph, type Edge, parseNeed } from './graph.js'
 import { issuesToProblems } from './issues.js'
 import { checkLimits, DEFINITION_LIMITS, type DefinitionLimits } from './limits.js'
 import { type StepDefinition, type WorkflowDefinition, WorkflowSchema } from './schema.js'
+import { unknownStepReferences } from './step-references.js'
+import { didYouMean } from './suggest.js'
 import {
   compileTemplate,
   EXPRESSION_LIMITS,
@@ -83,7 +85,7 @@ export function compileWorkflow(
   if (tooLarge.length > 0) throw new ValidationError('the workflow definition is over the limits', tooLarge)
   const parsed = v.safeParse(WorkflowSchema, raw)
   if (!parsed.success) {
-    const problems = [...issuesToProblems(parsed.issues), ...lenientChecks(raw, registry)]
+    const problems = [...issuesToProblems(parsed.issues, '', WorkflowSchema), ...lenientChecks(raw, registry)]
     const seen = new Set<string>()
     const unique = problems.filter(
       (p) => !seen.has(`${p.path}|${p.message}`) && seen.add(`${p.path}|${p.message}`),
@@ -96,7 +98,7 @@ export function compileWorkflow(
 
   const trigger = registry.trigger(definition.trigger.uses)
   if (!trigger) {
-    problems.push({ path: 'trigger.uses', message: `unknown trigger '${definition.trigger.uses}'` })
+    problems.push({ path: 'trigger.uses', message: unknownTrigger(definition.trigger.uses, registry) })
   } else {
     problems.push(...checkStaticProps(trigger.props, definition.trigger.with, 'trigger.with'))
   }
@@ -112,6 +114,7 @@ export function compileWorkflow(
     ...checkGraph(
       definition.steps.map((step, i) => ({ id: step.id, needs: step.needs, handles: steps[i]?.handles })),
     ),
+    ...stepReferenceProblems(definition.steps, definition.output),
   )
   const outputErrors: ExpressionSyntaxError[] = []
   const output =
@@ -157,10 +160,7 @@ function compileStep(
   const props = compileTemplate(step.with, `${path}.with`, syntax, limits)
   const action = registry.action(step.uses)
   if (!action) {
-    problems.push({
-      path: `${path}.uses`,
-      message: `step '${step.id}' uses '${step.uses}': no such piece action`,
-    })
+    problems.push({ path: `${path}.uses`, message: unknownAction(step.id, step.uses, registry) })
     return undefined
   }
   problems.push(...checkStaticProps(action.props, step.with, `${path}.with`, step.id))
@@ -243,12 +243,9 @@ function lenientChecks(raw: unknown, registry: PieceRegistry): Problem[] {
     for (const e of syntax) problems.push({ path: e.path, message: `step '${id}': ${e.message}` })
     const action = typeof s.uses === 'string' ? registry.action(s.uses) : undefined
     // a `uses` that is not piece.action has its own problem from the schema already
-    if (typeof s.uses === 'string' && s.uses.includes('.') && !action) {
-      problems.push({
-        path: `steps[${i}].uses`,
-        message: `step '${id}' uses '${s.uses}': no such piece action`,
-      })
-    }
+    if (typeof s.uses === 'string' && s.uses.includes('.') && !action)
+      problems.push({ path: `steps[${i}].uses`, message: unknownAction(id, s.uses, registry) })
+    if (action) problems.push(...checkStaticProps(action.props, props, `steps[${i}].with`, id))
     const needs = typeof s.needs === 'string' ? [s.needs] : Array.isArray(s.needs) ? s.needs : []
     return {
       id,
@@ -265,7 +262,43 @@ function lenientChecks(raw: unknown, registry: PieceRegistry): Problem[] {
       ...checkStaticProps(triggerDef.props, trigger.with as Record<string, unknown>, 'trigger.with'),
     )
   }
-  return [...problems, ...checkGraph(nodes)]
+  const readable = (Array.isArray(steps) ? steps : []).map((step, i) => ({
+    id: nodes[i]!.id,
+    with: (step as { with?: unknown } | null)?.with,
+    forEach: (step as { forEach?: unknown } | null)?.forEach,
+  }))
+  return [
+    ...problems,
+    ...checkGraph(nodes),
+    ...stepReferenceProblems(readable, (raw as { output?: unknown }).output),
+  ]
+}
+
+/** Every `steps.<id>` in an expression of the steps or the output that names no step. */
+function stepReferenceProblems(
+  steps: { id: string; with?: unknown; forEach?: unknown }[],
+  output: unknown,
+): Problem[] {
+  const known = new Set(steps.map((s) => s.id))
+  return [
+    ...steps.flatMap((step, i) => [
+      ...unknownStepReferences(step.with, `steps[${i}].with`, known, `step '${step.id}'`),
+      ...unknownStepReferences(step.forEach, `steps[${i}].forEach`, known, `step '${step.id}'`),
+    ]),
+    ...unknownStepReferences(output, 'output', known, 'workflow output'),
+  ]
+}
+
+function unknownAction(stepId: string, uses: string, registry: PieceRegistry): string {
+  const names = registry.list().flatMap((piece) => piece.actions.map((a) => `${piece.name}.${a.name}`))
+  return `step '${stepId}' uses '${uses}': no such piece action${didYouMean(uses, names)}`
+}
+
+function unknownTrigger(uses: string, registry: PieceRegistry): string {
+  const names = registry
+    .list()
+    .flatMap((piece) => (piece.triggers ?? []).map((t) => `${piece.name}.${t.name}`))
+  return `unknown trigger '${uses}'${didYouMean(uses, names)}`
 }
 
 /** The props as the schema outputs them (defaults filled), or as written when they hold expressions. */
@@ -288,7 +321,7 @@ function checkStaticProps(
   const result = v.safeParse(schema, props)
   if (result.success) return []
   const issues = result.issues.filter((issue) => !isExpressionText(issue.input))
-  return issuesToProblems(issues, prefix).map((p) => ({
+  return issuesToProblems(issues, prefix, schema).map((p) => ({
     path: p.path,
     message: stepId ? `step '${stepId}': ${p.message}` : p.message,
   }))

@@ -4,6 +4,7 @@ export { parseDuration } from '../definition/duration.js'
 export { PieceError, TerminalError } from '../errors.js'
 export { credentialsKey } from './credentials.js'
 export * from './define.js'
+export { durationProp } from './props.js'
 export {
   callConfiguredService,
   callService,

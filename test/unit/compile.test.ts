@@ -86,7 +86,10 @@ describe('compileWorkflow on an invalid definition', () => {
     [
       'an unknown piece',
       definition([step('a'), step('b', { uses: 'nope.run' })]),
-      { path: 'steps[1].uses', message: "step 'b' uses 'nope.run': no such piece action" },
+      {
+        path: 'steps[1].uses',
+        message: "step 'b' uses 'nope.run': no such piece action (did you mean 'code.run'?)",
+      },
     ],
     [
       'an unknown action of a known piece',
@@ -238,6 +241,48 @@ describe('compileWorkflow on an invalid definition', () => {
     expect(problemsOf(raw).map((p) => p.path)).toEqual(
       expect.arrayContaining(['steps[0].with.value', 'steps[1].id', 'steps[1].uses', 'steps[1].needs[0]']),
     )
+  })
+
+  it('reports the props problems of steps while the structure is broken too, with suggestions', () => {
+    const raw = definition([
+      step('call', {
+        uses: 'http.request',
+        with: { methd: 'GET', url: 'https://example.com' },
+        retry: { attempts: 3, backof: 'exponential' },
+      }),
+      step('wait', { uses: 'flow.delay', with: { for: '5 mins' } }),
+      step('use', { uses: 'data.sett', with: { value: '{{ steps.cal.output }}' } }),
+    ])
+    expect(problemsOf(raw)).toEqual(
+      expect.arrayContaining([
+        { path: 'steps[0].retry.backof', message: "unknown key 'backof' (did you mean 'backoff'?)" },
+        { path: 'steps[0].with.methd', message: "step 'call': unknown key 'methd' (did you mean 'method'?)" },
+        {
+          path: 'steps[1].with.for',
+          message:
+            "step 'wait': must be a duration like 250ms, 10s, 5m, 2h or 1d, or a number of milliseconds",
+        },
+        {
+          path: 'steps[2].uses',
+          message: "step 'use' uses 'data.sett': no such piece action (did you mean 'data.set'?)",
+        },
+        {
+          path: 'steps[2].with.value',
+          message: "step 'use': steps.cal names no step of this workflow (did you mean 'call'?)",
+        },
+      ]),
+    )
+  })
+
+  it('reports an expression that reads a step the workflow does not have, in its output too', () => {
+    const raw = {
+      ...definition([step('a', { with: { value: '{{ steps.b.output }}' } })]),
+      output: '{{ steps.zz }}',
+    }
+    expect(problemsOf(raw)).toEqual([
+      { path: 'steps[0].with.value', message: "step 'a': steps.b names no step of this workflow" },
+      { path: 'output', message: 'workflow output: steps.zz names no step of this workflow' },
+    ])
   })
 
   // BUG: handles are computed from the raw props, so a switch whose `cases` is an expression gets the

@@ -1,5 +1,11 @@
 import * as v from 'valibot'
-import { defineAction, parseDuration, TerminalError, waitUntil } from '../../../src/piece-sdk/index.js'
+import {
+  defineAction,
+  durationProp,
+  parseDuration,
+  TerminalError,
+  waitUntil,
+} from '../../../src/piece-sdk/index.js'
 
 export const delay = defineAction({
   name: 'delay',
@@ -8,7 +14,7 @@ export const delay = defineAction({
   inline: true,
   props: v.pipe(
     v.strictObject({
-      for: v.optional(v.union([v.pipe(v.number(), v.minValue(0)), v.string()])),
+      for: v.optional(durationProp()),
       until: v.optional(v.pipe(v.string(), v.isoTimestamp('must be an ISO time like 2026-01-01T09:00:00Z'))),
     }),
     v.check(

@@ -1,6 +1,7 @@
 import * as v from 'valibot'
 import {
   defineAction,
+  durationProp,
   parseDuration,
   SIGNAL_NAME,
   TerminalError,
@@ -22,7 +23,7 @@ export const wait = defineAction({
       v.regex(SIGNAL_NAME, 'must be a name of letters, digits, _ . - (at most 100)'),
     ),
     key: v.optional(v.unknown()),
-    timeout: v.optional(v.union([v.pipe(v.number(), v.minValue(0)), v.string()])),
+    timeout: v.optional(durationProp()),
   }),
   run: ({ props }) => {
     let until: number | undefined
