@@ -93,7 +93,7 @@ describe.skipIf(!HAVE_CHROMIUM)(`the run monitor in Chromium (${TEST_DB})`, () =
     )
     await pressWithKeyboard(page, page.getByRole('button', { name: 'Start run' }))
     await page.waitForURL(/#\/runs\/[0-9a-f-]{36}$/)
-    expect(await page.title()).toMatch(/^Run [0-9a-f]{8} · piecework$/)
+    await expect.poll(() => page.title()).toMatch(/^Run [0-9a-f]{8} · piecework$/)
     // a mark on the window: gone if the page were loaded again
     await page.evaluate('window.stillTheSamePage = true')
     await page
