@@ -262,6 +262,9 @@ function lenientChecks(raw: unknown, registry: PieceRegistry): Problem[] {
       ...checkStaticProps(triggerDef.props, trigger.with as Record<string, unknown>, 'trigger.with'),
     )
   }
+  const outputSyntax: ExpressionSyntaxError[] = []
+  compileTemplate((raw as { output?: unknown }).output, 'output', outputSyntax)
+  for (const e of outputSyntax) problems.push({ path: 'output', message: `workflow output: ${e.message}` })
   const readable = (Array.isArray(steps) ? steps : []).map((step, i) => ({
     id: nodes[i]!.id,
     with: (step as { with?: unknown } | null)?.with,
