@@ -63,7 +63,7 @@ export function layoutSteps(steps: StepDefinition[]): Laid {
 
 /** A line cut to fit its node; the step's panel has it whole. A sub-workflow, wait or delay step's
  * kind names its action, so the line says only the kind (and the status, which must not be cut). */
-const fit = (line: string) => (line.length > LINE_CHARS ? `${line.slice(0, LINE_CHARS - 1)}…` : line)
+const clipLine = (line: string) => (line.length > LINE_CHARS ? `${line.slice(0, LINE_CHARS - 1)}…` : line)
 
 const path = (points: { x: number; y: number }[]) =>
   points.map((p, i) => `${i === 0 ? 'M' : 'L'}${p.x.toFixed(1)},${p.y.toFixed(1)}`).join(' ')
@@ -139,7 +139,7 @@ export function StepGraph(props: {
                 {step.id.length > 22 ? `${step.id.slice(0, 21)}…` : step.id}
               </text>
               <text x="10" y="37" class="step-uses">
-                {fit(
+                {clipLine(
                   [kind === 'forEach' ? `forEach · ${step.uses}` : (kind ?? step.uses), status]
                     .filter(Boolean)
                     .join(' · '),
