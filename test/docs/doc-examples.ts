@@ -14,7 +14,10 @@
 //   file's blocks that open with a `# name.yaml` comment; `expect` holds `exit` (default 0), `run`
 //   (a partial run, read from stdout) and `stdout` / `stderr` (texts they contain); `serve: true`
 //   runs it with PIECEWORK_SERVER_URL naming a `piecework serve` that the test starts (one for
-//   every such block, on a fresh database).
+//   every such block, on a fresh database); `session: NAME` runs the file's blocks of that session
+//   in document order in one bash, so that later blocks see the variables of earlier ones, against
+//   one `piecework serve` that has deployed config/workflows/ (as `npm start` does), its address
+//   written in place of `http://127.0.0.1:3000`; such a block needs no texts in `expect`.
 //
 // Several markers before one block run it several times. A whole workflow that cannot run offline
 // says why instead: `<!-- not run: a schedule trigger -->`.
@@ -30,6 +33,8 @@ export interface Marker {
   api?: string
   /** A ```sh block that drives a server: run with PIECEWORK_SERVER_URL set to a `piecework serve`. */
   serve?: boolean
+  /** A ```sh block run in document order with the file's other blocks of this session, against one server. */
+  session?: string
   expect: Record<string, unknown>
 }
 

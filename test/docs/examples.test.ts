@@ -27,7 +27,15 @@ import { type StandInApi, startStandInApi } from './stand-in-api.js'
 const exec = promisify(execFile)
 const blocks = DOC_FILES.flatMap(readBlocks)
 const workflowBlocks = blocks.filter((b) => (b.lang === 'yaml' || b.lang === 'json') && b.markers.length > 0)
-const commandBlocks = blocks.filter((b) => b.lang === 'sh' && b.markers.length > 0)
+const commandBlocks = blocks.filter((b) => b.lang === 'sh' && b.markers.some((m) => !m.session))
+/** The ```sh blocks marked `session: NAME`, by file and name, in document order. */
+const sessions = new Map<string, { block: DocBlock; marker: Marker }[]>()
+for (const block of blocks.filter((b) => b.lang === 'sh')) {
+  for (const marker of block.markers.filter((m) => m.session)) {
+    const key = `${block.file} (session ${marker.session})`
+    sessions.set(key, [...(sessions.get(key) ?? []), { block, marker }])
+  }
+}
 
 let engine: Engine
 let api: StandInApi
@@ -160,6 +168,54 @@ async function runCommand(block: DocBlock, marker: Marker, expect: ExpectStatic)
   for (const text of stderr) expect(result.stderr, block.where).toContain(text)
 }
 
+/** The address the docs write for a local `npm start`; a session's blocks get their server's instead. */
+const DOCS_URL = 'http://127.0.0.1:3000'
+
+/**
+ * The blocks of one session in one bash, in document order, against a fresh `piecework serve` that
+ * has deployed config/workflows/; what each block wrote and its exit, checked against its marker.
+ */
+async function runSession(steps: { block: DocBlock; marker: Marker }[]): Promise<string[]> {
+  const port = await freePort()
+  const server = new ServeProcess(port, {
+    ...serveEnv(port, await freshDatabaseUrl()),
+    PIECEWORK_WORKFLOWS_DIR: join(ROOT, 'config/workflows'),
+    PIECEWORK_SECRETS_KEY: randomBytes(32).toString('base64'),
+  })
+  await server.start()
+  try {
+    const tag = `@@doc-block-${randomBytes(6).toString('hex')}`
+    const script = steps
+      .map(({ block }, n) =>
+        [
+          `printf '\n${tag} ${n}\n'; printf '\n${tag} ${n}\n' >&2`,
+          block.text.replaceAll(DOCS_URL, server.url),
+          `printf '\n${tag} exit %s\n' "$?"`,
+        ].join('\n'),
+      )
+      .join('\n')
+    const { stdout, stderr } = await exec('bash', ['-c', script], {
+      cwd: mkdtempSync(join(tmpdir(), 'piecework-docs-')),
+      // a stand-in for the token the secrets example stores
+      env: { ...process.env, GITHUB_TOKEN: 'doc-example-token-1234' },
+    }).catch((e: { stdout: string; stderr: string }) => e)
+    const outs = stdout.split(new RegExp(`\\n${tag} \\d+\\n`)).slice(1)
+    const errs = stderr.split(new RegExp(`\\n${tag} \\d+\\n`)).slice(1)
+    return steps.flatMap(({ block, marker }, n) => {
+      const [out = '', exit = 'none'] = (outs[n] ?? '').split(new RegExp(`\\n${tag} exit `))
+      const err = errs[n] ?? ''
+      const { exit: expected = 0, stdout: texts = [] } = marker.expect as { exit?: number; stdout?: string[] }
+      const shown = `${block.where}: ${commandOf(block)}\n--- stdout:\n${out}\n--- stderr:\n${err}`
+      return [
+        ...(Number(exit) === expected ? [] : [`${shown}\n--- exit ${exit.trim()}, not ${expected}`]),
+        ...texts.filter((t) => !out.includes(t)).map((t) => `${shown}\n--- stdout lacks ${t}`),
+      ]
+    })
+  } finally {
+    await server.stop()
+  }
+}
+
 describe(`the examples in the docs (${TEST_DB})`, () => {
   it('are code blocks that parse, with markers that do', () => {
     const problems = blocks.flatMap((b) => [
@@ -203,6 +259,25 @@ describe.concurrent(`the command examples in the docs (${TEST_DB})`, () => {
   for (const block of commandBlocks) {
     block.markers.forEach((marker) => {
       it(`${block.where}: ${commandOf(block)}`, ({ expect }) => runCommand(block, marker, expect))
+    })
+  }
+})
+
+// a session's blocks run one after the other, each seeing what the earlier ones did
+describe(`the command sessions in the docs (${TEST_DB})`, () => {
+  it('run every ```sh block of a file that has a session, or say why not', () => {
+    const files = new Set([...sessions.values()].map((steps) => steps[0]!.block.file))
+    const unmarked = blocks.filter(
+      (b) => files.has(b.file) && b.lang === 'sh' && b.markers.length === 0 && !b.notRun,
+    )
+    expect(
+      unmarked.map((b) => `${b.where}: a block with neither an example marker nor a "not run" one`),
+    ).toEqual([])
+  })
+
+  for (const [name, steps] of sessions) {
+    it(`${name}: ${steps.length} blocks in order`, async () => {
+      expect(await runSession(steps)).toEqual([])
     })
   }
 })
