@@ -430,18 +430,24 @@ describe.skipIf(TEST_DB !== 'postgres')(`schedules on two processes of one datab
 
   it('follows a cron changed through one process on the other process too', async () => {
     try {
+      // made through the API (one deployed from the folder is changed only through its file)
+      await createWorkflow(first, scheduled('api-schedule', { cron: EVERY_SECOND, overlap: 'allow' }))
+      await eventually(
+        async () => ((await fullRuns(first, 'api-schedule')).length >= 2 ? true : undefined),
+        'fires of the schedule made through the API',
+      )
       // once a year, at midnight on the first of January
-      const res = await first.request('/api/v1/workflows/shared-schedule', {
+      const res = await first.request('/api/v1/workflows/api-schedule', {
         method: 'PUT',
         headers: { 'content-type': 'application/json' },
-        body: JSON.stringify(scheduled('shared-schedule', { cron: '0 0 1 1 *', overlap: 'allow' })),
+        body: JSON.stringify(scheduled('api-schedule', { cron: '0 0 1 1 *', overlap: 'allow' })),
       })
       expect(res.status, await res.clone().text()).toBe(200)
       // the second process learns of the change within its refresh (SCHEDULE_REFRESH_MS, 2 s)
       await sleep(3_000)
-      const settled = (await fullRuns(first, 'shared-schedule')).length
+      const settled = (await fullRuns(first, 'api-schedule')).length
       await sleep(3_000)
-      const later = await fullRuns(first, 'shared-schedule')
+      const later = await fullRuns(first, 'api-schedule')
       expect(
         later.slice(settled).map((r) => ({ version: r.workflowVersion, ...fireOf(r) })),
         'runs after the cron changed to once a year',
