@@ -582,6 +582,8 @@ export interface components {
                 /** @enum {string} */
                 status: "pending" | "running" | "waiting" | "succeeded" | "failed" | "skipped" | "cancelled";
                 attempts: number;
+                input?: unknown;
+                handle?: string;
                 output: unknown;
                 error: unknown;
                 startedAt: string | null;

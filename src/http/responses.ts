@@ -63,6 +63,8 @@ export const StepView = v.object({
   id: v.string(),
   status: v.picklist(STEP_STATUSES),
   attempts: v.number(),
+  input: v.optional(Json),
+  handle: v.optional(v.string()),
   output: Json,
   error: Json,
   startedAt: MaybeTime,

@@ -6,6 +6,7 @@ import { randomUUID } from 'node:crypto'
 import { EventEmitter } from 'node:events'
 import { availableParallelism } from 'node:os'
 import type { CompiledWorkflow } from '../definition/compile.js'
+import type { Edge } from '../definition/graph.js'
 import { type DefinitionLimits, definitionLimits } from '../definition/limits.js'
 import { type ExpressionLimits, expressionLimits } from '../definition/template.js'
 import { ConflictError, EngineError, NotFoundError, ValidationError } from '../errors.js'
@@ -40,6 +41,7 @@ import { WorkflowStore } from '../store/workflows.js'
 import type { LogLevel } from '../workers/protocol.js'
 import { StepDispatcher } from './dispatch.js'
 import { Executors } from './executors.js'
+import { withStoredInputs } from './join.js'
 import { RunChanges } from './run-changes.js'
 import { RunRecovery } from './run-recovery.js'
 import { type DeployResult, WorkflowCatalog } from './workflow-catalog.js'
@@ -698,11 +700,15 @@ export class Engine {
     return this.readRun(id)
   }
 
-  private readRun(id: string): Promise<RunView> {
-    return readRun(this.reads, id, async (workflowId, version) => {
+  private async readRun(id: string): Promise<RunView> {
+    let needsOf = new Map<string, Edge[]>()
+    const view = await readRun(this.reads, id, async (workflowId, version) => {
       const { workflow } = await this.workflowVersion(workflowId, version)
+      needsOf = new Map(workflow.steps.map((s) => [s.id, s.needs]))
       return workflow.steps.map((s) => s.id)
     })
+    withStoredInputs(view.steps, needsOf, view.input)
+    return view
   }
 
   /**

@@ -52,3 +52,32 @@ export function stepInputs(
   }
   return { input: found ? input : null, inputs }
 }
+
+/**
+ * Each started step of a run's record gets the `input` it was given, rebuilt from what its needs
+ * stored: the handle each fired and its output (what a restored run's mailboxes are replayed from).
+ */
+export function withStoredInputs(
+  steps: { id: string; status: string; handle?: string; output: unknown; input?: unknown }[],
+  needsOf: ReadonlyMap<string, readonly Edge[]>,
+  triggerOutput: unknown,
+): void {
+  const byId = new Map(steps.map((s) => [s.id, s]))
+  for (const step of steps) {
+    if (step.status === 'pending' || step.status === 'skipped') continue
+    const needs = needsOf.get(step.id) ?? []
+    const mailbox: Message[] = []
+    for (const edge of needs) {
+      const source = byId.get(edge.from)
+      if (source?.handle === undefined) continue
+      const delivered = source.handle === edge.handle
+      mailbox.push({
+        from: edge.from,
+        handle: edge.handle,
+        delivered,
+        value: delivered ? source.output : undefined,
+      })
+    }
+    step.input = stepInputs(needs, mailbox, triggerOutput).input
+  }
+}

@@ -8,6 +8,10 @@ export interface StepView {
   id: string
   status: StepStatus
   attempts: number
+  /** What the step was given as `input`, once it has started (rebuilt from its needs' rows). */
+  input?: unknown
+  /** The handle the step fired when it ended (`out`, `true`, a case, `error`...). */
+  handle?: string
   output: unknown
   error: unknown
   startedAt: string | null
@@ -97,6 +101,7 @@ export async function readRun(
       const running = r.status === 'running' ? Math.max(0, total - tally.succeeded - tally.failed) : 0
       view.items = { total, ...tally, running }
     }
+    if (typeof r.handle === 'string') view.handle = r.handle
     if (r.child_run_id) view.childRunId = r.child_run_id as string
     const signal = r.wait_signal as string | null
     if (r.status === 'waiting' && signal && !signal.startsWith('child:')) {

@@ -124,6 +124,8 @@ describe.skipIf(!HAVE_CHROMIUM)(`the run monitor in Chromium (${TEST_DB})`, () =
       .toContain('the stock service is not ready')
     await expect.poll(() => panel.locator('.logs').innerText()).toContain('checking order A-17')
     expect(await node('check').getAttribute('data-status')).toBe('failed')
+    // what the step was given: the run's input (it is a root step)
+    expect(await panel.getByRole('region', { name: 'step input', exact: true }).innerText()).toContain('A-17')
     await screenshot(page, 'failed-run')
     expect(await seriousViolations(page)).toEqual([])
     await new Promise((resolve) => setTimeout(resolve, Math.max(0, failUntil - Date.now() + 100)))

@@ -2,7 +2,7 @@
 // over needs and mailboxes.
 import { describe, expect, it } from 'vitest'
 import type { Edge } from '../../src/definition/graph.js'
-import { type JoinCount, joinDecision, stepInputs } from '../../src/runtime/join.js'
+import { type JoinCount, joinDecision, stepInputs, withStoredInputs } from '../../src/runtime/join.js'
 import type { Message } from '../../src/runtime/state.js'
 
 const need = (from: string, handle = 'out'): Edge => ({ from, handle })
@@ -89,5 +89,38 @@ describe('stepInputs', () => {
   ]
   it.each(cases)('%s', (_name, needs, mailbox, expected) => {
     expect(stepInputs(needs, mailbox, 'trigger')).toEqual(expected)
+  })
+})
+
+describe('withStoredInputs', () => {
+  const need = (from: string, handle = 'out'): Edge => ({ from, handle })
+  const needsOf = new Map<string, Edge[]>([
+    ['root', []],
+    ['check', [need('root')]],
+    ['big', [need('check', 'true')]],
+    ['small', [need('check', 'false')]],
+    ['merge', [need('big'), need('small')]],
+    ['later', [need('merge')]],
+  ])
+  const run = () => [
+    { id: 'root', status: 'succeeded', handle: 'out', output: { n: 5 } },
+    { id: 'check', status: 'succeeded', handle: 'true', output: { n: 5 } },
+    { id: 'big', status: 'succeeded', handle: 'out', output: 'big' },
+    { id: 'small', status: 'skipped', output: null },
+    { id: 'merge', status: 'running', output: null },
+    { id: 'later', status: 'pending', output: null },
+  ]
+
+  it.each([
+    { step: 'root', input: { n: 1 }, why: 'a root step gets the trigger output' },
+    { step: 'check', input: { n: 5 }, why: 'a step gets its need’s output' },
+    { step: 'big', input: { n: 5 }, why: 'the handle a branch fired delivers' },
+    { step: 'small', input: undefined, why: 'a skipped step was given nothing' },
+    { step: 'merge', input: 'big', why: 'the first delivering need in needs order' },
+    { step: 'later', input: undefined, why: 'a pending step has no input yet' },
+  ])('$step: $why', ({ step, input }) => {
+    const steps: { id: string; status: string; handle?: string; output: unknown; input?: unknown }[] = run()
+    withStoredInputs(steps, needsOf, { n: 1 })
+    expect(steps.find((s) => s.id === step)?.input).toEqual(input)
   })
 })

@@ -59,9 +59,15 @@ export function StepPanel(props: {
         </p>
       )}
       {step.items && <Items run={run} step={step} />}
-      <h3>Input (as defined)</h3>
-      <Json value={definition?.with ?? {}} label="step input as defined" />
-      <h3>Output</h3>
+      <h3>Input</h3>
+      {'input' in step ? (
+        <Json value={step.input} label="step input" />
+      ) : (
+        <p class="meta">not started yet</p>
+      )}
+      <h3>Props (as written)</h3>
+      <Json value={definition?.with ?? {}} label="step props as written" />
+      <h3>Output{step.handle && step.handle !== 'out' ? ` (on ${step.handle})` : ''}</h3>
       <Json value={step.output} label="step output" />
       <Logs run={run} step={step} told={props.logLines} />
     </section>

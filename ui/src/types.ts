@@ -60,6 +60,10 @@ export interface StepView {
   id: string
   status: string
   attempts: number
+  /** What the step was given as `input`, once it has started. */
+  input?: unknown
+  /** The handle it fired when it ended. */
+  handle?: string
   output: unknown
   error: { code: string; message: string; details?: unknown } | null
   startedAt: string | null
