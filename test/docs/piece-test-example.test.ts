@@ -1,6 +1,6 @@
-// docs/pieces.md's "Testing a piece" example, run as a reader would run it: the block saved as
-// text.test.js in a project of its own that has piecework and vitest installed (here as links to
-// this checkout) and the text piece at ./pieces-extra/text, then `vitest run` there.
+// docs/pieces.md's worked example, run as a reader would run it: its piece block saved as
+// pieces-extra/text/index.js and its test block as text.test.js, in a project of its own that has
+// piecework, valibot and vitest installed (here as links to this checkout), then `vitest run` there.
 import { execFile } from 'node:child_process'
 import { mkdirSync, mkdtempSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
@@ -10,21 +10,27 @@ import { expect, it } from 'vitest'
 import { ROOT } from '../helpers/cases.js'
 
 const exec = promisify(execFile)
-const MARK = '// text.test.js (vitest)'
+const TEST = '// text.test.js (vitest)'
+const PIECE = '// pieces-extra/text/index.js'
 
-it("runs the piece test of docs/pieces.md in a project of the reader's, and its tests pass", async () => {
+/** The code block of the page that opens with `first`. */
+function block(page: string, first: string): string {
+  const start = page.indexOf(first)
+  expect(start, `docs/pieces.md has no block that opens with ${first}`).toBeGreaterThan(0)
+  return page.slice(start, page.indexOf('```', start))
+}
+
+it("runs the piece and the piece test of docs/pieces.md in a project of the reader's: the tests pass", async () => {
   const page = readFileSync(join(ROOT, 'docs/pieces.md'), 'utf8')
-  const start = page.indexOf(MARK)
-  expect(start, `docs/pieces.md has no block that opens with ${MARK}`).toBeGreaterThan(0)
-  const code = page.slice(start, page.indexOf('```', start))
   const project = mkdtempSync(join(tmpdir(), 'piecework-piece-test-'))
   mkdirSync(join(project, 'node_modules'))
-  mkdirSync(join(project, 'pieces-extra'))
+  mkdirSync(join(project, 'pieces-extra', 'text'), { recursive: true })
   symlinkSync(ROOT, join(project, 'node_modules', 'piecework'))
-  symlinkSync(join(ROOT, 'node_modules', 'vitest'), join(project, 'node_modules', 'vitest'))
-  symlinkSync(join(ROOT, 'test/fixtures/pieces/text'), join(project, 'pieces-extra', 'text'))
+  for (const name of ['vitest', 'valibot'])
+    symlinkSync(join(ROOT, 'node_modules', name), join(project, 'node_modules', name))
   writeFileSync(join(project, 'package.json'), JSON.stringify({ type: 'module' }))
-  writeFileSync(join(project, 'text.test.js'), code)
+  writeFileSync(join(project, 'pieces-extra', 'text', 'index.js'), block(page, PIECE))
+  writeFileSync(join(project, 'text.test.js'), block(page, TEST))
   const vitest = join(ROOT, 'node_modules/vitest/vitest.mjs')
   const { stdout } = await exec(process.execPath, [vitest, 'run', '--root', project], {
     cwd: project,
