@@ -39,6 +39,7 @@ import {
 import { stepRow } from '../store/step-rows.js'
 import { WorkflowStore } from '../store/workflows.js'
 import type { LogLevel } from '../workers/protocol.js'
+import { ConcurrencyLines } from './concurrency-lines.js'
 import { StepDispatcher } from './dispatch.js'
 import { Executors } from './executors.js'
 import { withStoredInputs } from './join.js'
@@ -148,8 +149,7 @@ export class Engine {
   private readonly catalog: WorkflowCatalog
   private readonly endWaiters = new Map<string, Set<(state: RunState) => void>>()
   /** Queued runs waiting for a place under their workflow's `concurrency`, oldest first. */
-  private readonly queued = new Map<string, Supervisor[]>()
-  private admitting: Promise<void> | undefined
+  private readonly lines: ConcurrencyLines
   private readonly limits: { stepTimeoutMs: number; maxOutputBytes: number; maxItems: number }
   private readonly options: Required<
     Pick<EngineOptions, 'passivateAfterMs' | 'maxInterruptions' | 'maxDepth'>
@@ -208,6 +208,17 @@ export class Engine {
       getRun: (id) => this.getRun(id),
     })
     const passivateAfterMs = options.passivateAfterMs ?? ENGINE_DEFAULTS.passivateAfterMs
+    this.lines = new ConcurrencyLines({
+      holds: (supervisor) => this.supervisors.get(supervisor.state.id) === supervisor,
+      takePlace: (supervisor, limit) =>
+        takePlace(
+          this.db.knex,
+          this.db.kind,
+          { id: supervisor.state.id, workflowId: supervisor.workflow.id, owner: this.owner },
+          limit,
+        ),
+      store: (row) => this.writer.write({ newRuns: [row] }),
+    })
     this.recovery = new RunRecovery(
       this.leases,
       {
@@ -247,19 +258,11 @@ export class Engine {
       if (!RUN_ENDED.has(state.status)) return
       for (const wake of this.endWaiters.get(runId) ?? []) wake(state)
       this.endWaiters.delete(runId)
-      this.startQueued()
+      this.lines.next()
       // the parent waiting for this run learns of its end; a run that failed stops its children
       if (state.parent?.waits) void this.signals.wake(state.parent.runId).catch(() => {})
       if (state.status !== 'succeeded') void this.cancelChildren(runId).catch(() => {})
     })
-  }
-
-  /**
-   * A run that ended (or never came to be) frees its place under its workflow's `concurrency`:
-   * runs queued here may start. Nothing to do, at once, when none is queued (most workflows).
-   */
-  private startQueued(): void {
-    if (this.queued.size > 0) void this.admitQueued()
   }
 
   static async open(options: EngineOptions): Promise<Engine> {
@@ -391,7 +394,7 @@ export class Engine {
     }
     const supervisor = this.spawn(workflow, version, state, input ?? null)
     // the run's row goes into the checkpoint of its first steps: one commit, not two
-    const admitted = this.admit(supervisor, row)
+    const admitted = this.lines.admit(supervisor, row)
     let status = state.status
     try {
       await admitted
@@ -401,7 +404,7 @@ export class Engine {
     } catch (error) {
       // its row is not stored: the run never existed
       if (this.supervisors.get(id) === supervisor) this.supervisors.delete(id)
-      this.startQueued()
+      this.lines.next()
       throw error
     }
     this.events.emit('started', id, workflow.id)
@@ -413,7 +416,7 @@ export class Engine {
     const id = supervisor.state.id
     supervisor.stop()
     if (this.supervisors.get(id) === supervisor) this.supervisors.delete(id)
-    this.startQueued()
+    this.lines.next()
     this.events.emit('dropped', id, reason, error)
     if (release) {
       const fence = { runId: id, epoch: supervisor.epoch }
@@ -460,58 +463,6 @@ export class Engine {
   }
 
   /**
-   * Starts a queued run, unless its workflow's `concurrency` is reached in this process: then it
-   * stays `queued` until a run of that workflow ends.
-   */
-  private async admit(supervisor: Supervisor, inserting?: NewRunRow): Promise<void> {
-    const limit = supervisor.workflow.definition.concurrency
-    if (limit === undefined) return supervisor.start(inserting)
-    // under a limit the run is stored first, `queued`, and takes its place in the database
-    if (inserting) await this.writer.write({ newRuns: [inserting] })
-    if (RUN_ENDED.has(supervisor.state.status)) return
-    if (await this.takePlace(supervisor, limit)) return supervisor.start()
-    const line = this.queued.get(supervisor.workflow.id) ?? []
-    if (!line.includes(supervisor)) line.push(supervisor)
-    this.queued.set(supervisor.workflow.id, line)
-  }
-
-  private takePlace(supervisor: Supervisor, limit: number): Promise<boolean> {
-    const run = { id: supervisor.state.id, workflowId: supervisor.workflow.id, owner: this.owner }
-    return takePlace(this.db.knex, this.db.kind, run, limit)
-  }
-
-  /**
-   * Starts queued runs whose workflow has a free place again, oldest first: when a run ends here,
-   * and at every poll (a run that ended in another process frees a place too).
-   */
-  private admitQueued(): Promise<void> {
-    this.admitting ??= this.admitLines()
-      .catch(() => {})
-      .finally(() => {
-        this.admitting = undefined
-      })
-    return this.admitting
-  }
-
-  private async admitLines(): Promise<void> {
-    for (const [workflowId, line] of this.queued) {
-      while (line.length > 0) {
-        const next = line[0]!
-        const gone = next.isStopped || this.supervisors.get(next.state.id) !== next
-        if (gone || next.state.status !== 'queued') {
-          line.shift()
-          continue
-        }
-        if (!(await this.takePlace(next, next.workflow.definition.concurrency ?? Number.POSITIVE_INFINITY)))
-          break
-        line.shift()
-        void next.start()
-      }
-      if (line.length === 0) this.queued.delete(workflowId)
-    }
-  }
-
-  /**
    * A run with nothing but distant timers leaves memory; its due times stay in the database. One
    * that waits only for signals (a person, a child run) leaves once it has waited `passivateAfter`:
    * a child that ends at once finds its parent still here.
@@ -552,11 +503,11 @@ export class Engine {
     const takenOver = new Set(claimed.filter((c) => c.takenOver).map((c) => c.id))
     const epochs = new Map(claimed.map((c) => [c.id, c.epoch]))
     for (const supervisor of await this.restoreMany([...epochs.keys()], undefined, epochs)) {
-      if (supervisor.state.status === 'queued') void this.admit(supervisor)
+      if (supervisor.state.status === 'queued') void this.lines.admit(supervisor)
       else supervisor.resume(takenOver.has(supervisor.state.id) ? this.options.maxInterruptions : undefined)
     }
     // a run of another process may have ended and freed a place under a `concurrency` limit
-    if (this.queued.size > 0) void this.admitQueued()
+    this.lines.next()
   }
 
   /** Rebuilds stored runs' supervisors from their checkpoints. */
