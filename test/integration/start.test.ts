@@ -88,4 +88,18 @@ describe(`starting a run (${TEST_DB})`, () => {
     const next = await engine.startRun(wf.id, {})
     expect((await engine.getRun(next.id, 10_000)).status).toBe('succeeded')
   })
+
+  it('holds runs past the concurrency limit queued, and starts them in order as places free', async () => {
+    const { workflow: wf } = await engine.deploy(
+      workflow('one-by-one', [step('wait', 'flow.delay', { for: '150ms' })], { concurrency: 1 }),
+    )
+    const started = []
+    for (let i = 0; i < 3; i++) started.push(await engine.startRun(wf.id, { i }))
+    expect(started.map((r) => r.status)).toEqual(['running', 'queued', 'queued'])
+    const runs = await Promise.all(started.map((r) => engine.getRun(r.id, 10_000)))
+    expect(runs.map((r) => r.status)).toEqual(['succeeded', 'succeeded', 'succeeded'])
+    // one at a time, in the order they came: each started once the one before had finished
+    for (let i = 1; i < runs.length; i++)
+      expect(Date.parse(runs[i]!.startedAt!)).toBeGreaterThanOrEqual(Date.parse(runs[i - 1]!.finishedAt!))
+  })
 })
