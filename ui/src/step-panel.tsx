@@ -60,11 +60,7 @@ export function StepPanel(props: {
       )}
       {step.items && <Items run={run} step={step} />}
       <h3>Input</h3>
-      {'input' in step ? (
-        <Json value={step.input} label="step input" />
-      ) : (
-        <p class="meta">not started yet</p>
-      )}
+      {'input' in step ? <Json value={step.input} label="step input" /> : <p class="meta">not started yet</p>}
       <h3>Props (as written)</h3>
       <Json value={definition?.with ?? {}} label="step props as written" />
       <h3>Output{step.handle && step.handle !== 'out' ? ` (on ${step.handle})` : ''}</h3>
