@@ -116,7 +116,8 @@ function program(done: (code: number) => void): Command {
       const url = o.db ?? (await import('./config/load.js')).loadConfig().config.database.url
       const db = await (await import('./store/orm.js')).openDatabase(url)
       await db.close()
-      process.stderr.write(`the database at ${url.replace(/\/\/[^@/]*@/, '//***@')} is up to date\n`)
+      const { redactUrl } = await import('./store/faults.js')
+      process.stderr.write(`the database at ${redactUrl(url)} is up to date\n`)
       done(0)
     })
 
