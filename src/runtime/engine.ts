@@ -45,6 +45,7 @@ import { Executors } from './executors.js'
 import { withStoredInputs } from './join.js'
 import { RunChanges } from './run-changes.js'
 import { RunRecovery } from './run-recovery.js'
+import { RunTakes } from './run-takes.js'
 import { type DeployResult, WorkflowCatalog } from './workflow-catalog.js'
 
 export type { DeployResult } from './workflow-catalog.js'
@@ -146,6 +147,8 @@ export class Engine {
   private readonly leases: Leases
   private readonly timers = new Timers()
   private readonly supervisors = new Map<string, Supervisor>()
+  /** Runs being taken from the database and rebuilt here now: each is taken once at a time. */
+  private readonly takes = new RunTakes()
   private readonly catalog: WorkflowCatalog
   private readonly endWaiters = new Map<string, Set<(state: RunState) => void>>()
   /** Queued runs waiting for a place under their workflow's `concurrency`, oldest first. */
@@ -204,6 +207,7 @@ export class Engine {
       held: this.supervisors,
       accepting: () => this.accepting,
       leases: this.leases,
+      takes: this.takes,
       resume: (claimed) => this.resumeClaimed(claimed),
       getRun: (id) => this.getRun(id),
     })
@@ -223,6 +227,7 @@ export class Engine {
       this.leases,
       {
         held: this.supervisors,
+        takes: this.takes,
         drop: (supervisor, reason, error) => this.drop(supervisor, reason, error),
         resume: (claimed) => this.resumeClaimed(claimed),
         cancel: (supervisor) => supervisor.cancel(),
@@ -761,12 +766,22 @@ export class Engine {
    */
   async cancelRun(id: string, waitMs = 10_000): Promise<void> {
     let live = this.supervisors.get(id)
+    while (!live && this.takes.has(id)) {
+      await this.takes.settled(id)
+      live = this.supervisors.get(id)
+    }
     if (!live) {
       const run = await this.getRun(id)
       if (RUN_ENDED.has(run.status as RunState['status'])) return
-      const epoch = await this.leases.take(id, Date.now())
-      if (epoch === undefined) return this.cancelElsewhere(id, waitMs)
-      live = await this.restore(id, epoch)
+      // taken here meanwhile (a signal woke it): cancelled as it is in memory
+      if (this.takes.begin([id]).length === 0) return this.cancelRun(id, waitMs)
+      try {
+        const epoch = await this.leases.take(id, Date.now())
+        if (epoch === undefined) return this.cancelElsewhere(id, waitMs)
+        live = await this.restore(id, epoch)
+      } finally {
+        this.takes.end([id])
+      }
     }
     live.cancel()
     await live.done

@@ -4,11 +4,14 @@
 // dropped at once. The engine hands in what this needs; nothing here imports the engine.
 import { LeaseLostError } from '../store/checkpoints.js'
 import type { Claimed, Leases } from '../store/leases.js'
+import type { RunTakes } from './run-takes.js'
 import type { Supervisor } from './supervisor.js'
 
 export interface RecoveryHost {
   /** The supervisors of the runs this process holds in memory. */
   readonly held: ReadonlyMap<string, Supervisor>
+  /** Runs being taken here now (each is taken once at a time). */
+  readonly takes: RunTakes
   /** Leaves a run without ending it and without another write (its lease is lost). */
   drop(supervisor: Supervisor, reason: string, error: unknown): void
   /** Rebuilds claimed runs from their checkpoints, each with its new epoch, and starts or resumes them. */
@@ -83,19 +86,30 @@ export class RunRecovery {
     for (const id of news.signals) await this.host.held.get(id)?.checkSignals()
     let total = 0
     while (this.host.accepting()) {
-      const claimed = await this.leases.claim({
-        now: Date.now(),
-        horizonMs: this.options.horizonMs,
-        limit: CLAIM_BATCH,
-        ignoreLeases: this.options.ignoreLeases,
-      })
-      // a run still in memory that had to be claimed again lost its lease meanwhile (this process
-      // stalled past it): what it holds is not to be trusted, it is rebuilt from the checkpoints
-      for (const c of claimed) {
-        const stale = this.host.held.get(c.id)
-        if (stale) this.host.drop(stale, 'its lease ran out while it was held', new LeaseLostError(c.id))
+      // runs a signal is waking here now are left to that wake
+      let reserved: string[] = []
+      let claimed: Claimed[]
+      try {
+        claimed = await this.leases.claim({
+          now: Date.now(),
+          horizonMs: this.options.horizonMs,
+          limit: CLAIM_BATCH,
+          ignoreLeases: this.options.ignoreLeases,
+          reserve: (ids) => {
+            reserved = this.host.takes.begin(ids)
+            return reserved
+          },
+        })
+        // a run still in memory that had to be claimed again lost its lease meanwhile (this process
+        // stalled past it): what it holds is not to be trusted, it is rebuilt from the checkpoints
+        for (const c of claimed) {
+          const stale = this.host.held.get(c.id)
+          if (stale) this.host.drop(stale, 'its lease ran out while it was held', new LeaseLostError(c.id))
+        }
+        await this.host.resume(claimed)
+      } finally {
+        this.host.takes.end(reserved)
       }
-      await this.host.resume(claimed)
       total += claimed.length
       if (claimed.length < CLAIM_BATCH) break
     }

@@ -9,6 +9,7 @@ import { SIGNAL_NAME } from '../piece-sdk/define.js'
 import type { Claimed, Leases } from '../store/leases.js'
 import type { RunView } from '../store/runs.js'
 import { runsWaitingFor, type SignalInbox } from '../store/signals.js'
+import type { RunTakes } from './run-takes.js'
 import type { Supervisor } from './supervisor.js'
 
 export interface DeliveryHost {
@@ -16,6 +17,8 @@ export interface DeliveryHost {
   readonly held: ReadonlyMap<string, Supervisor>
   accepting(): boolean
   readonly leases: Leases
+  /** Runs being taken here now (each is taken once at a time). */
+  readonly takes: RunTakes
   /** Rebuilds runs just taken from their checkpoints and resumes them. */
   resume(claimed: Claimed[]): Promise<void>
   getRun(id: string): Promise<RunView>
@@ -68,23 +71,36 @@ export class SignalDelivery {
     const live = this.host.held.get(runId)
     if (live) return live.checkSignals()
     if (!this.host.accepting()) return Promise.resolve()
+    // being taken here: once that is done it is in memory, and is told (its signals may have been
+    // read before this one was stored)
+    if (this.host.takes.has(runId)) return this.host.takes.settled(runId).then(() => this.wake(runId))
     this.toWake.add(runId)
     this.waking ??= new Promise((resolve) => setImmediate(resolve)).then(() => this.wakeAll())
     return this.waking
   }
 
   private async wakeAll(): Promise<void> {
-    const ids = [...this.toWake].filter((id) => !this.host.held.has(id))
+    const wanted = [...this.toWake].filter((id) => !this.host.held.has(id))
     this.toWake.clear()
     this.waking = undefined
+    const ids = this.host.takes.begin(wanted)
+    // those that a poll began to take meanwhile are told once it is done
+    if (ids.length < wanted.length) {
+      const mine = new Set(ids)
+      for (const id of wanted) if (!mine.has(id)) void this.wake(id).catch(() => {})
+    }
     if (ids.length === 0) return
-    const now = Date.now()
-    const claimed =
-      ids.length === 1
-        ? [{ id: ids[0]!, epoch: await this.host.leases.take(ids[0]!, now), takenOver: false }]
-        : await this.host.leases.takeMany(ids, now)
-    const taken = claimed.filter((c): c is Claimed => c.epoch !== undefined && !this.host.held.has(c.id))
-    if (taken.length > 0) await this.host.resume(taken)
+    try {
+      const now = Date.now()
+      const claimed =
+        ids.length === 1
+          ? [{ id: ids[0]!, epoch: await this.host.leases.take(ids[0]!, now), takenOver: false }]
+          : await this.host.leases.takeMany(ids, now)
+      const taken = claimed.filter((c): c is Claimed => c.epoch !== undefined && !this.host.held.has(c.id))
+      if (taken.length > 0) await this.host.resume(taken)
+    } finally {
+      this.host.takes.end(ids)
+    }
   }
 }
 

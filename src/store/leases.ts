@@ -18,6 +18,11 @@ export interface ClaimOptions {
   limit: number
   /** Take runs that other owners hold, whatever their lease says (a single-process database). */
   ignoreLeases?: boolean
+  /**
+   * Narrows the runs found to those the caller may take now (not being taken by it already), and
+   * marks them as being taken: the caller ends that once it has resumed them.
+   */
+  reserve?: (ids: string[]) => string[]
 }
 
 export interface Claimed {
@@ -83,13 +88,14 @@ export class Leases {
       .whereNull('s.taken_at')
       .limit(options.limit)
     const [dueRows, orphanRows, signalledRows] = await Promise.all([due, orphans, signalled])
-    const ids = [
+    const found = [
       ...new Set([
         ...dueRows.map((r) => r.run_id as string),
         ...orphanRows.map((r) => r.id as string),
         ...signalledRows.map((r) => r.run_id as string),
       ]),
     ]
+    const ids = options.reserve ? options.reserve(found) : found
     if (ids.length === 0) return []
     // the update re-checks ownership row by row, so two processes never both win a run
     const claimed: { id: string; lease_epoch: number | string }[] = await this.knex('runs')

@@ -250,6 +250,29 @@ describe(`flow.wait under serve-like polling (${TEST_DB})`, () => {
     expect(done.output).toEqual({ by: 'ada' })
   })
 
+  it('is taken back once when signals come one after another while it is being taken', async () => {
+    const { workflow: wf } = await engine.deploy(
+      workflow('two-gates', [
+        step('a', 'flow.wait', { signal: 'a' }),
+        step('b', 'flow.wait', { signal: 'b' }),
+        step('c', 'flow.wait', { signal: 'c' }),
+        step('after', 'data.set', { value: 'done' }, { needs: ['a', 'b', 'c'] }),
+      ]),
+    )
+    const { id } = await engine.startRun(wf.id, {})
+    await until(id, (run) => run.status === 'waiting')
+    await until(id, () => false, 300)
+    const before = await engine.db.knex('runs').where({ id }).first()
+    expect(before.owner).toBeNull()
+    // each signal is stored while the run is being taken back for the one before
+    for (const name of ['a', 'b', 'c']) await engine.signal(id, name, null)
+    // not after the lease runs out: a second take would have fenced out the first
+    const done = await until(id, (run) => run.status === 'succeeded', 3000)
+    expect(done.status).toBe('succeeded')
+    const after = await engine.db.knex('runs').where({ id }).first()
+    expect(Number(after.lease_epoch)).toBe(Number(before.lease_epoch) + 1)
+  })
+
   it('refuses a signal to an ended run (409) and to a missing one (404)', async () => {
     const ended = await runToEnd(workflow('quick', [step('a', 'data.set', { value: 1 })]))
     await expect(engine.signal(ended.id, 'x', 1)).rejects.toMatchObject({ code: 'CONFLICT' })
