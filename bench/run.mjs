@@ -24,6 +24,7 @@ const BENCHES = [
   { name: 'signal-memory', figures: '13' },
   { name: 'signals', figures: '14' },
   { name: 'sub-workflows', figures: '15' },
+  { name: 'realistic', figures: '16' },
 ]
 
 function runBench(name, args) {

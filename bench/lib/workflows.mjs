@@ -22,6 +22,39 @@ export function webhookChain(id = 'bench-hook', path = 'bench') {
   return chain(id, 5, { uses: 'webhook', with: { path, respond: 'onComplete' } }, WEBHOOK_ANSWER)
 }
 
+/** The step ids of the realistic webhook, in order; each adds its own field to what it is given. */
+export const REALISTIC_STEPS = ['s1', 's2', 's3', 's4', 's5']
+
+/**
+ * POST /hooks/<path> with `{ order }` → 5 data.set steps in a line, each merging one field into the
+ * output of the step before (the first into the request's body) with an expression → answered with
+ * the last step's output when the run completes.
+ */
+export function realisticWebhook(id = 'realistic-hook', path = 'orders') {
+  const steps = REALISTIC_STEPS.map((step, i) => {
+    // the first step is fed the trigger's output, whose `body` is the request's JSON
+    const input = i === 0 ? 'input.body' : 'input'
+    const previous = i === 0 ? 'order' : REALISTIC_STEPS[i - 1]
+    return {
+      id: step,
+      uses: 'data.set',
+      ...(i > 0 ? { needs: [REALISTIC_STEPS[i - 1]] } : {}),
+      with: { value: `{{ $merge([${input}, {"${step}": ${input}.${previous} + 1}]) }}` },
+    }
+  })
+  return {
+    id,
+    trigger: { uses: 'webhook', with: { path, respond: 'onComplete' } },
+    steps,
+    output: `{{ steps.${REALISTIC_STEPS.at(-1)}.output }}`,
+  }
+}
+
+/** What the realistic webhook answers to `{ order }`, written out (the check must not share code with the work). */
+export function realisticAnswer(order) {
+  return { order, s1: order + 1, s2: order + 2, s3: order + 3, s4: order + 4, s5: order + 5 }
+}
+
 /** A `code.run` body that keeps its worker's CPU busy for `ms`, checking the clock as it spins. */
 export function burnCode(ms) {
   return [

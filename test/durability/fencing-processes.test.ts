@@ -129,5 +129,6 @@ describe.runIf(TEST_DB === 'postgres')('three processes, one killed and one stal
     for (const id of ids) expect(effects.callsFor(`${id}:two`).length).toBeGreaterThanOrEqual(1)
     expect((await stalled.request('/health')).status).toBe(200)
     expect(stalled.output()).toMatch(/run left this process without ending/)
-  })
+    // starting 600 runs, the stall and the 90 s deadline for the rest: more than the default 60 s
+  }, 180_000)
 })
