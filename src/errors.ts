@@ -88,6 +88,13 @@ export class ConflictError extends EngineError {
   }
 }
 
+/** The answer to a start of a paused workflow's run. */
+export function pausedError(workflowId: string): ConflictError {
+  return new ConflictError(
+    `workflow '${workflowId}' is paused: it starts no runs until it is resumed (POST /api/v1/workflows/${workflowId}/resume)`,
+  )
+}
+
 /** A piece's own failure. Retryable unless the piece says trying again cannot help. */
 export class PieceError extends EngineError {
   constructor(code: string, message: string, options: EngineErrorOptions = {}) {

@@ -9,7 +9,7 @@ import type { CompiledWorkflow } from '../definition/compile.js'
 import type { Edge } from '../definition/graph.js'
 import { type DefinitionLimits, definitionLimits } from '../definition/limits.js'
 import { type ExpressionLimits, expressionLimits } from '../definition/template.js'
-import { ConflictError, EngineError, NotFoundError, ValidationError } from '../errors.js'
+import { ConflictError, EngineError, NotFoundError, pausedError, ValidationError } from '../errors.js'
 import type { Credentials } from '../piece-sdk/define.js'
 import { loadPieces, type PieceRegistry } from '../piece-sdk/registry.js'
 import { type PieceSource, resolvePieceSources } from '../piece-sdk/sources.js'
@@ -340,7 +340,10 @@ export class Engine {
     return this.catalog.deploy(definition, options)
   }
 
-  workflowVersion(id: string, version?: number): Promise<{ workflow: CompiledWorkflow; version: number }> {
+  workflowVersion(
+    id: string,
+    version?: number,
+  ): Promise<{ workflow: CompiledWorkflow; version: number; paused?: boolean }> {
     return this.catalog.version(id, version)
   }
 
@@ -362,7 +365,14 @@ export class Engine {
   async startRun(
     workflowId: string,
     input: unknown,
-    options: { version?: number; id?: string; parent?: RunState['parent']; depth?: number } = {},
+    options: {
+      version?: number
+      id?: string
+      parent?: RunState['parent']
+      depth?: number
+      /** A start from outside (the API, a webhook): refused while the workflow is paused. */
+      unlessPaused?: boolean
+    } = {},
   ) {
     if (!this.accepting) throw new ConflictError('the engine is shutting down')
     // no new work that cannot be stored: the caller may try again once /ready says so
@@ -371,7 +381,9 @@ export class Engine {
         'NOT_READY',
         'the database is away or full: the run was not accepted, try again later',
       )
-    const { workflow, version } = await this.workflowVersion(workflowId, options.version)
+    const { workflow, version, paused } = await this.workflowVersion(workflowId, options.version)
+    if (options.unlessPaused && (paused ?? (await this.workflows.isPaused(workflowId))))
+      throw pausedError(workflowId)
     const id = options.id ?? randomUUID()
     if (this.supervisors.has(id)) throw new ConflictError(`run '${id}' exists already`)
     const now = Date.now()
@@ -733,7 +745,7 @@ export class Engine {
     if (depth > this.options.maxDepth)
       return { skipped: `not started: the run of '${workflowId}' would be ${depth} deep, over runs.maxDepth` }
     try {
-      return { version: await this.workflows.currentVersion(workflowId) }
+      return { version: (await this.workflows.currentVersion(workflowId)).version }
     } catch (error) {
       const why = error instanceof NotFoundError ? 'it does not exist' : (error as Error).message
       return { skipped: `workflow '${workflowId}' not started: ${why}` }

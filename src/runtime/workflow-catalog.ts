@@ -72,11 +72,18 @@ export class WorkflowCatalog {
     return { workflow, version, created }
   }
 
-  async version(id: string, version?: number): Promise<{ workflow: CompiledWorkflow; version: number }> {
-    // another process may have stored a newer version: the current one is read on every run start
-    version ??= await this.store.currentVersion(id)
+  /**
+   * A version of a workflow, compiled; without one, the current version, read on every run start
+   * (another process may have stored a newer one), and whether the workflow is paused now.
+   */
+  async version(
+    id: string,
+    version?: number,
+  ): Promise<{ workflow: CompiledWorkflow; version: number; paused?: boolean }> {
+    let paused: boolean | undefined
+    if (version === undefined) ({ version, paused } = await this.store.currentVersion(id))
     const cached = this.compiled.get(`${id}@${version}`)
-    if (cached) return { workflow: cached, version }
+    if (cached) return { workflow: cached, version, paused }
     const stored = await this.store.get(id, version)
     const key = `${id}@${stored.version}`
     let workflow = this.compiled.get(key)
@@ -84,7 +91,7 @@ export class WorkflowCatalog {
       workflow = compileWorkflow(stored.definition, this.registry, this.limits)
       this.compiled.set(key, workflow)
     }
-    return { workflow, version: stored.version }
+    return { workflow, version: stored.version, paused }
   }
 
   /** The current version of every live workflow, optionally of one trigger kind. */

@@ -24,7 +24,7 @@ export interface SaveResult {
   created: boolean
 }
 
-const CURRENT_VERSION = 'select current_version from workflows where id = ? and deleted_at is null'
+const CURRENT_VERSION = 'select current_version, paused_at from workflows where id = ? and deleted_at is null'
 const PAUSED = 'select paused_at from workflows where id = ? and deleted_at is null'
 const CURRENT_VERSIONS =
   'select id, current_version from workflows where trigger_kind = ? and deleted_at is null'
@@ -85,11 +85,14 @@ export class WorkflowStore {
     })
   }
 
-  /** One lean query: the hot path of starting a run asks it every time. */
-  async currentVersion(id: string): Promise<number> {
-    const row = await this.reads.first<{ current_version: number | string }>(CURRENT_VERSION, [id])
+  /** One lean query: the hot path of starting a run asks it every time (and whether it is paused). */
+  async currentVersion(id: string): Promise<{ version: number; paused: boolean }> {
+    const row = await this.reads.first<{ current_version: number | string; paused_at: unknown }>(
+      CURRENT_VERSION,
+      [id],
+    )
     if (!row) throw new NotFoundError(`workflow '${id}' does not exist`)
-    return Number(row.current_version)
+    return { version: Number(row.current_version), paused: row.paused_at != null }
   }
 
   /**

@@ -4,7 +4,6 @@ import { checkValueLimits } from '../../definition/value-limits.js'
 import type { Engine } from '../../runtime/engine.js'
 import { checkSignature, type WebhookRoutes } from '../../triggers/webhooks.js'
 import { HttpError } from '../errors.js'
-import { pausedError } from './workflows.js'
 
 /** Headers kept out of the run's input: credentials, not data. */
 const HIDDEN_HEADERS = new Set(['authorization', 'x-piecework-signature', 'webhook-signature'])
@@ -56,18 +55,19 @@ export function hookRoutes(engine: Engine, routes: WebhookRoutes): Hono {
     checkValueLimits(query, 'the query', { root: 'query' })
     checkValueLimits(body, 'the body', { root: 'body' })
     const input = { method: c.req.method, path: route.path, headers, query, body }
-    if (await engine.workflows.isPaused(route.workflowId)) throw pausedError(route.workflowId)
     const replay = signed.replayId
     if (replay && !(await routes.ids.remember(route.workflowId, replay.id, replay.expiresAt, now)))
       throw new HttpError(
         'CONFLICT',
         `webhook-id '${replay.id}' was taken already: a replayed request starts nothing`,
       )
-    const { id } = await engine.startRun(route.workflowId, input).catch(async (error: unknown) => {
-      // not taken after all: the sender may send the same message again
-      if (replay) await routes.ids.forget(route.workflowId, replay.id).catch(() => {})
-      throw error
-    })
+    const { id } = await engine
+      .startRun(route.workflowId, input, { unlessPaused: true })
+      .catch(async (error: unknown) => {
+        // not taken after all: the sender may send the same message again
+        if (replay) await routes.ids.forget(route.workflowId, replay.id).catch(() => {})
+        throw error
+      })
     if (route.respond === 'immediately') return c.json({ id }, 202)
     const run = await engine.awaitOutcome(id, ON_COMPLETE_WAIT_MS)
     if (run.status === 'succeeded') return c.json(run.output as object, 200)

@@ -38,13 +38,6 @@ function pauseView(pausedAt: number | null | undefined) {
   return { paused: pausedAt != null, pausedAt: pausedAt == null ? null : new Date(pausedAt).toISOString() }
 }
 
-/** The answer to a start of a paused workflow's run. */
-export function pausedError(workflowId: string): ConflictError {
-  return new ConflictError(
-    `workflow '${workflowId}' is paused: it starts no runs until it is resumed (POST /api/v1/workflows/${workflowId}/resume)`,
-  )
-}
-
 /**
  * `ownedByFiles`: workflow id → the file of the workflows folder it is deployed from. Such a
  * workflow is changed through its file: an API change would be undone at the next start.
@@ -127,8 +120,7 @@ export function workflowRoutes(engine: Engine, ownedByFiles: ReadonlyMap<string,
     const { wait } = check(WaitQuery, c.req.query(), 'the query')
     const { input } = check(StartRunBody, await readBody(c), 'the request body')
     const workflowId = c.req.param('id')
-    if (await engine.workflows.isPaused(workflowId)) throw pausedError(workflowId)
-    const { id, status } = await engine.startRun(workflowId, input)
+    const { id, status } = await engine.startRun(workflowId, input, { unlessPaused: true })
     if (wait === undefined) return c.json({ id, status }, 202)
     const run = await engine.getRun(id, wait)
     const ended = run.status === 'succeeded' || run.status === 'failed' || run.status === 'cancelled'
