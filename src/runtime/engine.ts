@@ -179,7 +179,7 @@ export class Engine {
     readonly secrets: SecretVault,
   ) {
     this.reads = new HotReads(db)
-    this.workflows = new WorkflowStore(db.orm, this.reads)
+    this.workflows = new WorkflowStore(db.orm, db.knex, this.reads)
     this.dispatcher = new StepDispatcher(registry, executors, options.inlineBuiltins ?? true, secrets)
     this.credentialValues = options.credentials ?? {}
     this.catalog = new WorkflowCatalog(
