@@ -3,6 +3,7 @@
 // otherwise each expression is interpolated as text. Expressions run on the engine's own thread, so
 // each evaluation is bounded in time, depth, sequence length and result size.
 import jsonata from 'jsonata'
+import { EVALUATE, plainPath, readPlainPath } from './plain-path.js'
 
 export interface ExpressionLimits {
   /** Wall time of one evaluation; 0 turns the budget off. */
@@ -36,7 +37,13 @@ export function expressionLimits(given: Partial<ExpressionLimits> = {}): Express
   }
 }
 
-export type Expression = { source: string; compiled: jsonata.Expression; limits: ExpressionLimits }
+export type Expression = {
+  source: string
+  compiled: jsonata.Expression
+  limits: ExpressionLimits
+  /** The names of a plain path (`input.name`): read without JSONata where that is the same. */
+  path?: string[]
+}
 
 export type Template =
   | { kind: 'literal'; value: unknown }
@@ -125,7 +132,8 @@ function compileExpression(source: string, path: string, limits: ExpressionLimit
   }
   // typed as taking a name, but JSONata keys its bindings by any property key
   compiled.assign(EVALUATE_EXIT as unknown as string, stringGuard(limits.maxResultBytes))
-  return { source, compiled, limits }
+  const names = plainPath(compiled.ast() as Parameters<typeof plainPath>[0])
+  return names ? { source, compiled, limits, path: names } : { source, compiled, limits }
 }
 
 /** JSONata calls the function bound to this after every evaluation step, with the step's result. */
@@ -214,9 +222,11 @@ function functionsOf(data: unknown): ExpressionFunctions | undefined {
 
 async function evaluate(expression: Expression, data: unknown): Promise<unknown> {
   let value: unknown
+  const plain = expression.path && readPlainPath(data, expression.path, expression.limits.maxResultBytes)
   const functions = functionsOf(data)
   try {
-    value = normalise(await inTurn(() => expression.compiled.evaluate(data, functions)))
+    if (expression.path && plain !== EVALUATE) value = normalise(plain)
+    else value = normalise(await inTurn(() => expression.compiled.evaluate(data, functions)))
   } catch (error) {
     throw (
       limitError(expression, error) ??
