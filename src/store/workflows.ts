@@ -141,10 +141,11 @@ export class WorkflowStore {
   }
 
   async remove(id: string): Promise<void> {
-    const changed = await this.knex('workflows').where({ id, deleted_at: null }).update({ deleted_at: Date.now() })
+    const changed = await this.knex('workflows')
+      .where({ id, deleted_at: null })
+      .update({ deleted_at: Date.now() })
     if (changed === 0) throw new NotFoundError(`workflow '${id}' does not exist`)
   }
-
 }
 
 function toStored(
