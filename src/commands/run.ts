@@ -54,9 +54,10 @@ export async function runCommand(options: RunCommandOptions): Promise<number> {
   const signals = (options.signals ?? []).map(parseSignalArg)
   const definition = await loadDefinitionFile(options.file)
   const callable = await Promise.all(definitionFiles(options.workflows ?? []).map(loadDefinitionFile))
-  const engine = await Engine.open(options.engine)
+  // sandbox processes start while the database opens if a step needs them; the pool's threads
+  // start at their first step: a run of pure steps never starts a thread or a sandbox process
+  const engine = await Engine.open({ ...options.engine, startSandboxFor: [definition, ...callable] })
   try {
-    // no warm-up: a run of pure steps never starts a thread or a sandbox process
     engine.compile(definition)
     for (const other of callable) await engine.deploy(other)
     // the first run that reports a step is the one started here; child runs come later

@@ -90,6 +90,20 @@ export interface EngineOptions {
   signalUrl?: (runId: string, name: string) => string
   /** Named secrets of the configuration, and the keys that seal those stored through the API. */
   secrets?: SecretOptions
+  /**
+   * Definitions about to run (`piecework run`): if one of their steps runs in a sandbox process,
+   * the processes start as soon as the pieces are known, while the database opens, not at the step.
+   */
+  startSandboxFor?: unknown[]
+}
+
+/** The `uses` of a definition's steps, read from it as given (it is compiled later). */
+function stepUses(definition: unknown): string[] {
+  const steps = (definition as { steps?: unknown } | undefined)?.steps
+  if (!Array.isArray(steps)) return []
+  return steps.flatMap((step: { uses?: unknown } | null) =>
+    typeof step?.uses === 'string' ? [step.uses] : [],
+  )
 }
 
 export interface SandboxSettings {
@@ -288,10 +302,20 @@ export class Engine {
       credentials: options.credentials,
       onSandboxEvent: (event) => events.emit('sandbox', event),
     })
-    const [db, loaded] = await Promise.allSettled([
-      openDatabase(options.databaseUrl),
-      loadPieces(sources.files),
-    ])
+    const pieces = loadPieces(sources.files)
+    const uses = (options.startSandboxFor ?? []).flatMap(stepUses)
+    if (uses.length > 0) {
+      // the pieces first, to know where the steps run: sandbox processes then start on another
+      // core while this one opens the database (and close kills them if the start fails)
+      const registry = await pieces.then(
+        (p) => p.registry,
+        () => undefined,
+      )
+      const dispatcher = registry && new StepDispatcher(registry, executors, options.inlineBuiltins ?? true)
+      if (uses.some((u) => registry?.action(u) && dispatcher?.place(u) === 'sandbox'))
+        executors.startSandbox()
+    }
+    const [db, loaded] = await Promise.allSettled([openDatabase(options.databaseUrl), pieces])
     const vault =
       db.status === 'fulfilled' &&
       (await SecretVault.open(db.value.knex, options.secrets).then(

@@ -1,7 +1,9 @@
 // The places where steps run besides the engine's thread: its own worker pool (trusted built-ins)
 // and the sandbox processes (user code, pieces from packages). Each starts when first needed, or
 // when `warmUp` asks (a server, once it can answer), so that neither is in a start's critical path
-// and a command that fails early never starts a thread it would have to stop half-loaded.
+// and a command that fails early never starts a thread it would have to stop half-loaded. The
+// sandbox processes may also start early (`startSandbox`): a process, unlike a thread, is killed
+// at once.
 import type { Credentials } from '../piece-sdk/define.js'
 import { type SandboxEvent, SandboxPool } from '../sandbox/sandbox-pool.js'
 import { type LogSink, WorkerPool } from '../workers/pool.js'
@@ -65,6 +67,11 @@ export class Executors {
     if (this.closed) return
     void this.pool
     void this.sandbox
+  }
+
+  /** Starts the sandbox processes now, for steps known to come (`piecework run`). */
+  startSandbox(): void {
+    if (!this.closed) void this.sandbox
   }
 
   /** Threads ready to take steps, in the pool and in the sandbox processes. */

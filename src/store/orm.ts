@@ -3,21 +3,8 @@
 
 import type { MikroORM, Options } from '@mikro-orm/core'
 import type { Knex } from '@mikro-orm/knex'
-import { Migrator } from '@mikro-orm/migrations'
 import { ValidationError } from '../errors.js'
-import { ENTITIES } from './entities.js'
 import { openFailure } from './faults.js'
-import { Migration0001Initial } from './migrations/0001-initial.js'
-import { Migration0002Leases } from './migrations/0002-leases.js'
-import { Migration0003ScheduleFires } from './migrations/0003-schedule-fires.js'
-import { Migration0004StepInterruptions } from './migrations/0004-step-interruptions.js'
-import { Migration0005LeaseEpoch } from './migrations/0005-lease-epoch.js'
-import { Migration0006CancelRequests } from './migrations/0006-cancel-requests.js'
-import { Migration0007RunRetention } from './migrations/0007-run-retention.js'
-import { Migration0008LoopsChildrenSignals } from './migrations/0008-loops-children-signals.js'
-import { Migration0009Secrets } from './migrations/0009-secrets.js'
-import { Migration0010WebhookIdsPauses } from './migrations/0010-webhook-ids-pauses.js'
-import { Migration0011RunsCreatedAt } from './migrations/0011-runs-created-at.js'
 
 export type DatabaseKind = 'sqlite' | 'postgres'
 
@@ -40,22 +27,15 @@ export function parseDatabaseUrl(url: string): DatabaseTarget {
   ])
 }
 
-export const MIGRATIONS = [
-  { name: '0001-initial', class: Migration0001Initial },
-  { name: '0002-leases', class: Migration0002Leases },
-  { name: '0003-schedule-fires', class: Migration0003ScheduleFires },
-  { name: '0004-step-interruptions', class: Migration0004StepInterruptions },
-  { name: '0005-lease-epoch', class: Migration0005LeaseEpoch },
-  { name: '0006-cancel-requests', class: Migration0006CancelRequests },
-  { name: '0007-run-retention', class: Migration0007RunRetention },
-  { name: '0008-loops-children-signals', class: Migration0008LoopsChildrenSignals },
-  { name: '0009-secrets', class: Migration0009Secrets },
-  { name: '0010-webhook-ids-pauses', class: Migration0010WebhookIdsPauses },
-  { name: '0011-runs-created-at', class: Migration0011RunsCreatedAt },
-]
-
 export async function ormOptions(url: string): Promise<Options> {
   const target = parseDatabaseUrl(url)
+  // loaded here, not at the top: the migrations (umzug and its many modules) load only once a
+  // database opens, after `piecework run` has started its sandbox processes on the other core
+  const [{ Migrator }, { ENTITIES }, { MIGRATIONS }] = await Promise.all([
+    import('@mikro-orm/migrations'),
+    import('./entities.js'),
+    import('./migrations/index.js'),
+  ])
   const common: Options = {
     entities: ENTITIES,
     extensions: [Migrator],
