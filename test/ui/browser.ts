@@ -3,6 +3,7 @@
 // controls with the keyboard, and the screenshots that docs/ui.md shows.
 import { accessSync, constants, mkdirSync, readFileSync, statSync } from 'node:fs'
 import { createRequire } from 'node:module'
+import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { type Browser, chromium, type Locator, type Page } from 'playwright-core'
 import { ROOT } from '../helpers/cases.js'
@@ -116,9 +117,16 @@ export async function pressWithKeyboard(page: Page, target: Locator, maxTabs = 1
   throw new Error(`${target} was not reached within ${maxTabs} presses of Tab`)
 }
 
-/** Writes docs/ui/<name>.png, the screenshots docs/ui.md shows. */
+/**
+ * Takes a screenshot: into docs/ui/<name>.png, the screenshots docs/ui.md shows, when
+ * PIECEWORK_UPDATE_SCREENSHOTS=1; else into a temporary folder, so that a test run leaves the
+ * tracked files as they were.
+ */
 export async function screenshot(page: Page, name: string): Promise<void> {
-  const dir = join(ROOT, 'docs/ui')
+  const dir =
+    process.env.PIECEWORK_UPDATE_SCREENSHOTS === '1'
+      ? join(ROOT, 'docs/ui')
+      : join(tmpdir(), 'piecework-ui-screenshots')
   mkdirSync(dir, { recursive: true })
   await page.screenshot({ path: join(dir, `${name}.png`), fullPage: false })
 }
