@@ -42,6 +42,8 @@ export function lockSqliteFile(url: string): () => void {
   mkdirSync(dirname(location), { recursive: true })
   const lock = new Sqlite(lockFileOf(location), { timeout: 0 })
   try {
+    // the journal in memory: the lock leaves no `-journal` file beside it
+    lock.pragma('journal_mode = MEMORY')
     lock.pragma('locking_mode = EXCLUSIVE')
     // a write transaction left open holds the file's exclusive lock until the connection closes
     lock.exec('begin exclusive')

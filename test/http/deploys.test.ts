@@ -121,6 +121,9 @@ describe('one serve per SQLite file', () => {
       // nothing of the second one's folder reached the database
       expect((await first.request('/api/v1/workflows/second')).status).toBe(404)
       expect((await first.request('/health')).status).toBe(200)
+      // the lock is one file beside the database, with no journal of its own
+      const file = databaseUrl.replace(/^sqlite:/, '')
+      expect([existsSync(`${file}.lock`), existsSync(`${file}.lock-journal`)]).toEqual([true, false])
     } finally {
       // killed, not stopped: the operating system lets go of the lock however a process ends
       await first.kill()
