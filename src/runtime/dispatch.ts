@@ -20,7 +20,19 @@ export interface StepRunner {
   runsInline(uses: string): boolean
 }
 
-type Place = 'inline' | 'pool' | 'sandbox'
+export type Place = 'inline' | 'pool' | 'sandbox'
+
+/**
+ * Where an action runs. Only built-in pieces may run on the engine's thread or its pool: others
+ * could stall or crash it. `inlineAllowed` false sends the inline ones to the pool instead.
+ */
+export function placeOf(registry: PieceRegistry, uses: string, inlineAllowed = true): Place {
+  const name = splitUses(uses)[0]
+  const builtin = registry.origin(name) === 'builtin'
+  const trusted = builtin && registry.piece(name)?.trusted === true
+  const inline = inlineAllowed && trusted && registry.action(uses)?.inline === true
+  return inline ? 'inline' : trusted ? 'pool' : 'sandbox'
+}
 
 export class StepDispatcher implements StepRunner {
   private readonly places = new Map<string, Place>()
@@ -84,15 +96,10 @@ export class StepDispatcher implements StepRunner {
     return this.place(uses) === 'inline'
   }
 
-  /** Only built-in pieces may run on the engine's thread or its pool: others could stall or crash it. */
-  place(uses: string): Place {
+  private place(uses: string): Place {
     let place = this.places.get(uses)
     if (place === undefined) {
-      const name = splitUses(uses)[0]
-      const builtin = this.registry.origin(name) === 'builtin'
-      const trusted = builtin && this.registry.piece(name)?.trusted === true
-      const inline = this.inlineAllowed && trusted && this.registry.action(uses)?.inline === true
-      place = inline ? 'inline' : trusted ? 'pool' : 'sandbox'
+      place = placeOf(this.registry, uses, this.inlineAllowed)
       this.places.set(uses, place)
     }
     return place

@@ -22,25 +22,19 @@ import {
   checkpointExecutor,
   LeaseLostError,
   type NewRunRow,
-  type StepRow,
   withoutUndefined,
 } from '../store/checkpoints.js'
 import { type Claimed, Leases } from '../store/leases.js'
 import { type Database, HotReads, openDatabase } from '../store/orm.js'
 import { PgNotices } from '../store/pg-notices.js'
 import { type RunView, readRun } from '../store/runs.js'
-import {
-  endedItems,
-  SignalInbox,
-  untakenSignals,
-  untakenSignalsOf,
-  waitedChildren,
-} from '../store/signals.js'
+import { endedItems, SignalInbox, untakenSignalsOf, waitedChildren } from '../store/signals.js'
 import { stepRow } from '../store/step-rows.js'
+import { forgetItems, readStoredRuns, runExists } from '../store/stored-runs.js'
 import { WorkflowStore } from '../store/workflows.js'
 import type { LogLevel } from '../workers/protocol.js'
 import { ConcurrencyLines } from './concurrency-lines.js'
-import { StepDispatcher } from './dispatch.js'
+import { placeOf, StepDispatcher } from './dispatch.js'
 import { Executors } from './executors.js'
 import { withStoredInputs } from './join.js'
 import { RunChanges } from './run-changes.js'
@@ -311,8 +305,8 @@ export class Engine {
         (p) => p.registry,
         () => undefined,
       )
-      const dispatcher = registry && new StepDispatcher(registry, executors, options.inlineBuiltins ?? true)
-      if (uses.some((u) => registry?.action(u) && dispatcher?.place(u) === 'sandbox'))
+      const inline = options.inlineBuiltins ?? true
+      if (registry && uses.some((u) => registry.action(u) && placeOf(registry, u, inline) === 'sandbox'))
         executors.startSandbox()
     }
     const [db, loaded] = await Promise.allSettled([openDatabase(options.databaseUrl), pieces])
@@ -557,55 +551,19 @@ export class Engine {
     prepare?: (state: RunState) => void,
     epochs?: Map<string, number>,
   ): Promise<Supervisor[]> {
-    if (ids.length === 0) return []
-    // one run (a signal or a child's end woke it) through prepared statements; a batch through knex
-    const one = ids.length === 1 ? ids[0]! : undefined
-    const runs: Record<string, unknown>[] = one
-      ? await this.reads.all('select * from runs where id = ?', [one])
-      : await this.db.knex('runs').whereIn('id', ids)
-    const rows: StepRow[] = one
-      ? await this.reads.all('select * from step_states where run_id = ?', [one])
-      : await this.db.knex('step_states').whereIn('run_id', ids)
-    const signals = one
-      ? new Map([[one, await untakenSignalsOf(this.reads, one)]])
-      : await untakenSignals(this.db.knex, ids)
-    const byRun = new Map<string, StepRow[]>()
-    for (const row of rows) byRun.set(row.run_id, [...(byRun.get(row.run_id) ?? []), row])
     const supervisors: Supervisor[] = []
-    for (const run of runs) {
-      const id = run.id as string
+    for (const run of await readStoredRuns(this.reads, this.db.knex, ids)) {
       try {
-        const { workflow, version } = await this.workflowVersion(
-          run.workflow_id as string,
-          Number(run.workflow_version),
-        )
-        const parentRunId = run.parent_run_id as string | null
-        const state = restoreRunState(
-          workflow,
-          {
-            id,
-            status: run.status as RunState['status'],
-            depth: Number(run.depth ?? 0),
-            parent: parentRunId
-              ? {
-                  runId: parentRunId,
-                  stepId: run.parent_step_id as string,
-                  waits: Number(run.parent_waits) === 1,
-                }
-              : undefined,
-            signals: signals.get(id),
-          },
-          byRun.get(id) ?? [],
-        )
+        if ('unreadable' in run) throw run.unreadable
+        const { workflow, version } = await this.workflowVersion(run.workflowId, run.workflowVersion)
+        const state = restoreRunState(workflow, run, run.steps)
         prepare?.(state)
-        const input = run.input === null ? null : JSON.parse(run.input as string)
-        const epoch = epochs?.get(id) ?? Number(run.lease_epoch ?? 1)
-        supervisors.push(this.spawn(workflow, version, state, input, epoch))
+        supervisors.push(this.spawn(workflow, version, state, run.input, epochs?.get(run.id) ?? run.epoch))
       } catch (error) {
         // one run that cannot be rebuilt holds up no other: its lease runs out and it is tried
         // again then (a restore asked for by a caller tells the caller)
         if (!epochs) throw error
-        this.events.emit('dropped', id, 'it could not be rebuilt from its checkpoints', error)
+        this.events.emit('dropped', run.id, 'it could not be rebuilt from its checkpoints', error)
       }
     }
     return supervisors
@@ -754,7 +712,7 @@ export class Engine {
       )
     // started already: in memory here (its row may still be on its way), or stored
     if (this.supervisors.has(child.id)) return
-    if (await this.reads.first('select id from runs where id = ?', [child.id])) return
+    if (await runExists(this.reads, child.id)) return
     if (this.supervisors.has(child.id)) return
     await this.startRun(child.workflow, child.input, {
       id: child.id,
@@ -843,7 +801,7 @@ export class Engine {
     })
     // the items of the steps that run again are theirs to write anew
     const again = [...supervisor.state.steps.values()].filter((s) => s.status === 'pending').map((s) => s.id)
-    await this.db.knex('step_items').where('run_id', id).whereIn('step_id', again).delete()
+    await forgetItems(this.db.knex, id, again)
     await this.writer.write({
       runs: [
         {
@@ -899,11 +857,7 @@ export class Engine {
     if (!this.writer.healthy) this.writer.close()
     await this.writer.drain()
     // runs still held go back to the pool of claimable runs at once
-    await this.db
-      .knex('runs')
-      .where({ owner: this.owner })
-      .update({ owner: null, lease_until: null })
-      .catch(() => {})
+    await this.leases.releaseAll().catch(() => {})
     await this.executors.close()
     await this.db.close()
   }

@@ -227,4 +227,9 @@ export class Leases {
       .filter((r) => r.owner !== this.owner || Number(r.lease_epoch) !== held.get(r.id))
       .map((r) => r.id)
   }
+
+  /** Lets go of every run this process holds: at a graceful stop, they are claimable at once. */
+  async releaseAll(): Promise<void> {
+    await this.knex('runs').where({ owner: this.owner }).update({ owner: null, lease_until: null })
+  }
 }

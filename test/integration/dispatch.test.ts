@@ -6,7 +6,7 @@ import { pathToFileURL } from 'node:url'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import type { PieceDefinition } from '../../src/piece-sdk/define.js'
 import { BUILTIN_PIECES_DIR, loadRegistry } from '../../src/piece-sdk/registry.js'
-import { StepDispatcher } from '../../src/runtime/dispatch.js'
+import { placeOf, StepDispatcher } from '../../src/runtime/dispatch.js'
 import { Engine } from '../../src/runtime/engine.js'
 import { Executors } from '../../src/runtime/executors.js'
 import { ROOT } from '../helpers/cases.js'
@@ -58,10 +58,10 @@ describe('the step dispatcher', () => {
     const where = (await import(pathToFileURL(join(WHERE, 'index.js')).href)) as { default: PieceDefinition }
     registry.add(where.default, join(BUILTIN_PIECES_DIR, 'where/index.js'))
     const dispatcher = new StepDispatcher(registry, executors)
-    expect(dispatcher.place('where.thread')).toBe('sandbox')
-    expect(dispatcher.place('code.run')).toBe('sandbox')
-    expect(dispatcher.place('http.request')).toBe('pool')
-    expect(dispatcher.place('data.set')).toBe('inline')
+    expect(placeOf(registry, 'where.thread')).toBe('sandbox')
+    expect(placeOf(registry, 'code.run')).toBe('sandbox')
+    expect(placeOf(registry, 'http.request')).toBe('pool')
+    expect(placeOf(registry, 'data.set')).toBe('inline')
     const reply = await dispatcher.run(task('where.thread'), new AbortController().signal, () => {})
     const ran = JSON.parse((reply as { json: string }).json) as { threadId: number; pid: number }
     expect(ran.pid).not.toBe(process.pid)
