@@ -11,6 +11,7 @@ import {
   type PrunedRows,
   type PruneSelection,
   pruneBatch,
+  pruneFires,
   workflowIds,
 } from '../store/retention.js'
 
@@ -36,6 +37,8 @@ export interface PrunerOptions {
 /** What one pass deleted. */
 export interface PassSummary extends PrunedRows {
   byStatus: Record<EndedStatus, number>
+  /** Schedule fires that no longer mattered once their runs were pruned (or that were skipped). */
+  fires: number
   batches: number
   ms: number
   /** What ended the pass early (the database away, say); the next pass tries again. */
@@ -121,7 +124,14 @@ export class RunPruner {
   logTo(log: PruneLog): this {
     this.events.on('pass', (s) =>
       log.info(
-        { ...s.byStatus, stepRows: s.steps, logLines: s.logs, batches: s.batches, ms: Math.round(s.ms) },
+        {
+          ...s.byStatus,
+          stepRows: s.steps,
+          logLines: s.logs,
+          scheduleFires: s.fires,
+          batches: s.batches,
+          ms: Math.round(s.ms),
+        },
         'runs pruned',
       ),
     )
@@ -136,7 +146,7 @@ export class RunPruner {
     this.timer = setTimeout(() => {
       this.running = this.pass().then((summary) => {
         this.running = undefined
-        if (summary.runs > 0) this.events.emit('pass', summary)
+        if (summary.runs > 0 || summary.fires > 0) this.events.emit('pass', summary)
         if (summary.error !== undefined) this.events.emit('failed', summary.error)
         this.arm(this.options.intervalMs)
       })
@@ -155,11 +165,13 @@ export class RunPruner {
       steps: 0,
       logs: 0,
       byStatus: { succeeded: 0, failed: 0, cancelled: 0 },
+      fires: 0,
       batches: 0,
       ms: 0,
     }
     try {
       await this.prune(summary)
+      await this.pruneFires(summary)
     } catch (error) {
       summary.error = error
     }
@@ -186,6 +198,20 @@ export class RunPruner {
         if (boundary === undefined || boundary <= (ages.get(rule.status) ?? 0)) continue
         await this.drain({ status: rule.status, endedBefore: boundary, workflowId }, summary)
       }
+    }
+  }
+
+  /** Schedule fires of pruned runs, in batches like the runs'. */
+  private async pruneFires(summary: PassSummary): Promise<void> {
+    while (!this.stopped) {
+      const started = performance.now()
+      const deleted = await pruneFires(this.db.knex, this.options.batchSize)
+      summary.fires += deleted
+      if (deleted < this.options.batchSize) return
+      const pace = PACE[this.db.kind]
+      await this.pause(
+        this.options.pauseMs ?? Math.max(pace.pauseMs, (performance.now() - started) * pace.factor),
+      )
     }
   }
 

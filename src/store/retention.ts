@@ -55,6 +55,31 @@ export async function pruneBatch(
   })
 }
 
+/**
+ * Deletes up to `limit` schedule fires that tell the scheduler nothing any more: fires whose run was
+ * pruned, and due times skipped, when a later due time of the same workflow is recorded. The latest
+ * fire of each workflow stays (the scheduler fires only due times after it), and so does every
+ * fire whose run is still stored. Answers how many went.
+ */
+export async function pruneFires(knex: Knex, limit: number): Promise<number> {
+  const stale = (await knex('schedule_fires as f')
+    .select('f.workflow_id', 'f.due_at')
+    .whereIn('f.outcome', ['pruned', 'skipped'])
+    .andWhere(
+      'f.due_at',
+      '<',
+      knex('schedule_fires as m').max('m.due_at').whereRaw('m.workflow_id = f.workflow_id'),
+    )
+    .limit(limit)) as { workflow_id: string; due_at: number | string }[]
+  const byWorkflow = new Map<string, (number | string)[]>()
+  for (const fire of stale)
+    byWorkflow.set(fire.workflow_id, [...(byWorkflow.get(fire.workflow_id) ?? []), fire.due_at])
+  let deleted = 0
+  for (const [workflowId, dues] of byWorkflow)
+    deleted += await knex('schedule_fires').where('workflow_id', workflowId).whereIn('due_at', dues).delete()
+  return deleted
+}
+
 /** Now for lease times: the database's clock on PostgreSQL (as leases.ts), this process's on SQLite. */
 function leaseNow(knex: Knex, kind: Database['kind']): Knex.Raw | number {
   return kind === 'postgres' ? knex.raw('(extract(epoch from clock_timestamp()) * 1000)::bigint') : Date.now()

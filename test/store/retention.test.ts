@@ -232,6 +232,37 @@ describe(`pruning ended runs (${TEST_DB})`, () => {
     expect(fires).toEqual([{ run_id: id, outcome: 'pruned' }])
   })
 
+  it("deletes the fires of pruned runs and skipped due times, but each workflow's latest fire and those of stored runs", async () => {
+    const old = await many(3, () => ({ endedDaysAgo: 10 }))
+    const young = await seed({ endedDaysAgo: 0 })
+    const fire = (workflow_id: string, daysAgo: number, run_id: string | null) => ({
+      workflow_id,
+      due_at: NOW - daysAgo * DAY,
+      fired_at: NOW - daysAgo * DAY,
+      run_id,
+      outcome: run_id ? 'started' : 'skipped',
+    })
+    await db.knex('schedule_fires').insert([
+      fire('a', 12, old[0]!),
+      fire('a', 11, null),
+      fire('a', 10, old[1]!),
+      fire('a', 1, young),
+      // workflow b's latest fire is of a run that goes now: it stays, marked
+      fire('b', 13, null),
+      fire('b', 10, old[2]!),
+    ])
+    const summary = await pruner({ rules: [{ status: 'succeeded', maxAgeMs: 7 * DAY }] }).pass()
+    expect(summary).toMatchObject({ runs: 3, fires: 4 })
+    const fires = await db
+      .knex('schedule_fires')
+      .select('workflow_id', 'run_id', 'outcome')
+      .orderBy(['workflow_id', 'due_at'])
+    expect(fires).toEqual([
+      { workflow_id: 'a', run_id: young, outcome: 'started' },
+      { workflow_id: 'b', run_id: old[2], outcome: 'pruned' },
+    ])
+  })
+
   it('reports a pass that meets an error, and tries again at the next interval', async () => {
     const away = Object.assign(new Error('connection refused'), { code: 'ECONNREFUSED' })
     const broken = { kind: db.kind, knex: { transaction: () => Promise.reject(away) } } as unknown as Database
@@ -267,6 +298,7 @@ describe(`pruning ended runs (${TEST_DB})`, () => {
           cancelled: 0,
           stepRows: 3 * STEPS,
           logLines: 6,
+          scheduleFires: 0,
         }),
       },
     ])
