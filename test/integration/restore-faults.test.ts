@@ -22,9 +22,8 @@ describe(`a run that cannot be rebuilt (${TEST_DB})`, () => {
       ]),
     )
     const ids: string[] = []
-    for (const name of ['Ada', 'Bob', 'Cy'])
-      ids.push((await first.startRun(wf.id, { name }, { version })).id)
-    for (const id of ids) await first.durable().then(() => first.getRun(id))
+    for (const name of ['Ada', 'Bob', 'Cy']) ids.push((await first.startRun(wf.id, { name }, { version })).id)
+    await first.durable()
     // stopped while every run waits: a graceful stop leaves them claimable at once
     await first.close()
     const [broken, ...sound] = ids as [string, ...string[]]
