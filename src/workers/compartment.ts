@@ -46,11 +46,12 @@ function formatArgs(args: unknown[]): { msg: string; data?: unknown } {
   return { msg }
 }
 
-function sandboxConsole(log: StepLogger) {
+/** A console whose lines go to the step it is bound to; bound once, right before the step runs. */
+function sandboxConsole(target: () => StepLogger | undefined) {
   const line =
     (level: keyof StepLogger) =>
     (...args: unknown[]) =>
-      log[level](formatArgs(args).msg)
+      target()?.[level](formatArgs(args).msg)
   return {
     log: line('info'),
     info: line('info'),
@@ -76,16 +77,48 @@ function sandboxMath(): object {
   return sharedMath
 }
 
-/** Evaluates `code` as the body of an async function and returns what it returns. */
-export async function runUserCode(code: string, scope: SandboxScope, log: StepLogger): Promise<unknown> {
-  const globals = harden({
-    ...scope,
-    console: sandboxConsole(log),
-    Date,
-    Math: sandboxMath(),
-  })
+interface PreparedCompartment {
+  compartment: Compartment
+  /** Points the compartment's console at its step's log. */
+  bind(log: StepLogger): void
+}
+
+/**
+ * A fresh Compartment built ahead, while the worker is idle: making one costs about as much as a
+ * trivial step itself (the global object's properties, the evaluator). Each is taken by exactly one
+ * step and never handed out again; the step adds its own scope to its global object.
+ */
+let prepared: PreparedCompartment | undefined
+
+function prepare(): PreparedCompartment {
+  let log: StepLogger | undefined
+  const globals = harden({ console: sandboxConsole(() => log), Date, Math: sandboxMath() })
   // biome-ignore lint/suspicious/noExplicitAny: the Compartment typing of `globals` is wrong (see stack notes)
   const compartment = new Compartment({ __options__: true, globals } as any)
+  // the first evaluation builds the compartment's evaluator: done here, off the step's path
+  compartment.evaluate('undefined')
+  return {
+    compartment,
+    bind: (stepLog) => {
+      log = stepLog
+    },
+  }
+}
+
+/** Builds the next step's Compartment now (the worker calls it once it has started). */
+export function prepareCompartment(): void {
+  prepared ??= prepare()
+}
+
+/** Evaluates `code` as the body of an async function and returns what it returns. */
+export async function runUserCode(code: string, scope: SandboxScope, log: StepLogger): Promise<unknown> {
+  const { compartment, bind } = prepared ?? prepare()
+  prepared = undefined
+  // the next step's one is built once this step's reply is on its way (this task has ended)
+  setImmediate(prepareCompartment)
+  bind(log)
+  // its scope is added before any of its code runs; the values are hardened as the globals were
+  Object.assign(compartment.globalThis, harden({ ...scope }))
   let fn: () => Promise<unknown>
   try {
     fn = compartment.evaluate(`(async function () {\n${code}\n})`) as () => Promise<unknown>

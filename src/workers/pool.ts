@@ -77,6 +77,9 @@ export class WorkerPool {
       maxThreads: options.threads,
       idleTimeout: 2 ** 31 - 1,
       concurrentTasksPerWorker: 1,
+      // an idle worker waits on its event loop, not blocked in Atomics.wait: it builds the next
+      // step's Compartment meanwhile (src/workers/compartment.ts)
+      atomics: 'disabled',
       resourceLimits: {
         maxOldGenerationSizeMb: options.memoryLimitMb,
         // a small young generation: steps are short-lived, and each worker's idle heap counts in RSS
