@@ -25,6 +25,7 @@ const BENCHES = [
   { name: 'signals', figures: '14' },
   { name: 'sub-workflows', figures: '15' },
   { name: 'realistic', figures: '16' },
+  { name: 'fence', figures: '17' },
 ]
 
 function runBench(name, args) {
