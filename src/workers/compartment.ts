@@ -105,8 +105,11 @@ function prepare(): PreparedCompartment {
   }
 }
 
-/** Builds the next step's Compartment now (the worker calls it once it has started). */
-export function prepareCompartment(): void {
+/**
+ * Builds the next step's Compartment now. Only once a worker has run user code: a worker that never
+ * does (most of the engine's own) starts no sooner or later for it.
+ */
+function prepareCompartment(): void {
   prepared ??= prepare()
 }
 

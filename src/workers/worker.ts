@@ -7,7 +7,6 @@ import { TerminalError } from '../errors.js'
 import { credentialsKey } from '../piece-sdk/credentials.js'
 import { type Credentials, missingFields, type PieceDefinition } from '../piece-sdk/define.js'
 import { loadPieces } from '../piece-sdk/registry.js'
-import { prepareCompartment } from './compartment.js'
 import { executeStep, stepLogger } from './execute.js'
 import { portEndpoint } from './port-endpoint.js'
 import {
@@ -22,9 +21,6 @@ const channel = new MessageChannel()
 parentPort!.postMessage({ type: HOST_PORT_MESSAGE, port: channel.port2 }, [channel.port2])
 const host = Comlink.wrap<HostApi>(portEndpoint(channel.port1))
 channel.port1.unref()
-
-// the first step's Compartment is ready before the first step comes
-prepareCompartment()
 
 // the main thread has judged these pieces already: one that breaks here is left out quietly
 const registry = loadPieces(
