@@ -464,7 +464,7 @@ export class Engine {
     epochs?: Map<string, number>,
   ): Promise<Supervisor[]> {
     const supervisors: Supervisor[] = []
-    for (const run of await readStoredRuns(this.reads, this.db.knex, ids)) {
+    for (const run of await readStoredRuns(this.reads, ids)) {
       try {
         if ('unreadable' in run) throw run.unreadable
         const { workflow, version } = await this.workflowVersion(run.workflowId, run.workflowVersion)

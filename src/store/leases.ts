@@ -134,6 +134,7 @@ export class Leases {
 
   /** Takes the unfinished runs among these that nobody else holds, each with a new epoch. */
   async takeMany(ids: string[], now: number): Promise<Claimed[]> {
+    if (this.reads) return this.takeManyActive(this.reads, ids, now)
     const rows: { id: string; lease_epoch: number | string }[] = await this.knex('runs')
       .whereIn('id', ids)
       .whereIn('status', ACTIVE)
@@ -165,6 +166,26 @@ export class Leases {
         : [this.owner, this.leaseMs, id, this.owner]
     const row = await reads.first<{ lease_epoch: number | string }>(sql, values)
     return row === undefined ? undefined : Number(row.lease_epoch)
+  }
+
+  /** `takeMany` as one prepared statement, whatever the number of runs. */
+  private async takeManyActive(reads: HotReads, ids: string[], now: number): Promise<Claimed[]> {
+    const among = reads.anyOf('id', ids)
+    const sql =
+      this.kind === 'sqlite'
+        ? // `+status`: SQLite would look the runs up by status (every waiting run), not by id
+          'update runs set owner = ?, lease_until = ?, lease_epoch = lease_epoch + 1' +
+          ` where ${among.sql} and +status in ('queued', 'running', 'waiting')` +
+          ' and (owner is null or owner = ? or lease_until < ?) returning id, lease_epoch'
+        : `update runs set owner = ?, lease_until = ${PG_NOW} + ?, lease_epoch = lease_epoch + 1` +
+          ` where ${among.sql} and status in ('queued', 'running', 'waiting')` +
+          ` and (owner is null or owner = ? or lease_until < ${PG_NOW}) returning id, lease_epoch`
+    const values =
+      this.kind === 'sqlite'
+        ? [this.owner, now + this.leaseMs, among.value, this.owner, now]
+        : [this.owner, this.leaseMs, among.value, this.owner]
+    const rows = await reads.all<{ id: string; lease_epoch: number | string }>(sql, values)
+    return rows.map((r) => ({ id: r.id, epoch: Number(r.lease_epoch), takenOver: false }))
   }
 
   /** Asks the holder of an unfinished run to cancel it; false when the run has ended. */

@@ -127,6 +127,17 @@ export class HotReads {
   async first<Row>(sql: string, values: unknown[]): Promise<Row | undefined> {
     return (await this.all<Row>(sql, values))[0]
   }
+
+  /**
+   * `column` is one of `values`, as a condition whose text does not depend on how many there are
+   * (so that it is prepared once) and its one parameter: a JSON array on SQLite, an array on
+   * PostgreSQL.
+   */
+  anyOf(column: string, values: readonly string[]): { sql: string; value: unknown } {
+    return this.db.sqlite
+      ? { sql: `${column} in (select value from json_each(?))`, value: JSON.stringify(values) }
+      : { sql: `${column} = any(?::text[])`, value: values }
+  }
 }
 
 export interface Database {

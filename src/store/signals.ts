@@ -27,16 +27,17 @@ export async function insertSignal(
 }
 
 /** The signals of these runs that no step has taken yet, oldest first. */
-export async function untakenSignals(knex: Knex, runIds: string[]): Promise<Map<string, BufferedSignal[]>> {
+export async function untakenSignals(
+  reads: HotReads,
+  runIds: string[],
+): Promise<Map<string, BufferedSignal[]>> {
   const byRun = new Map<string, BufferedSignal[]>()
   if (runIds.length === 0) return byRun
-  const rows: { id: number | string; run_id: string; name: string; data: string | null }[] = await knex(
-    'signals',
+  const runs = reads.anyOf('run_id', runIds)
+  const rows = await reads.all<{ id: number | string; run_id: string; name: string; data: string | null }>(
+    `select id, run_id, name, data from signals where ${runs.sql} and taken_at is null order by id`,
+    [runs.value],
   )
-    .select('id', 'run_id', 'name', 'data')
-    .whereIn('run_id', runIds)
-    .whereNull('taken_at')
-    .orderBy('id')
   for (const row of rows) {
     const list = byRun.get(row.run_id) ?? []
     list.push({ id: Number(row.id), name: row.name, data: row.data === null ? null : JSON.parse(row.data) })

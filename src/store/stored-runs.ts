@@ -1,6 +1,6 @@
 // What a run's checkpoints hold, read back to rebuild its supervisor: its own row (workflow,
 // version, input, parent, lease epoch), its step rows and the signals it has not taken yet.
-import type { Knex } from 'knex'
+import type { Knex } from '@mikro-orm/knex'
 import type { BufferedSignal } from '../model/signal.js'
 import type { RunStatus } from '../model/status.js'
 import type { StepRow } from './checkpoints.js'
@@ -28,16 +28,14 @@ export interface UnreadableRun {
 }
 
 /**
- * The stored runs of `ids` (those that exist). One run (a signal or a child's end woke it) is read
- * through prepared statements; a batch (a poll's claim) through knex.
+ * The stored runs of `ids` (those that exist), read through prepared statements whatever their
+ * number (a signal's wake, runs woken together, a poll's claim).
  */
-export async function readStoredRuns(
-  reads: HotReads,
-  knex: Knex,
-  ids: string[],
-): Promise<(StoredRun | UnreadableRun)[]> {
+export async function readStoredRuns(reads: HotReads, ids: string[]): Promise<(StoredRun | UnreadableRun)[]> {
   if (ids.length === 0) return []
   const one = ids.length === 1 ? ids[0]! : undefined
+  const runIds = reads.anyOf('id', ids)
+  const stepRunIds = reads.anyOf('run_id', ids)
   const [runs, rows, signals] = one
     ? await Promise.all([
         reads.all<Record<string, unknown>>('select * from runs where id = ?', [one]),
@@ -45,9 +43,9 @@ export async function readStoredRuns(
         untakenSignalsOf(reads, one).then((list) => new Map([[one, list]])),
       ])
     : await Promise.all([
-        knex('runs').whereIn('id', ids) as Promise<Record<string, unknown>[]>,
-        knex('step_states').whereIn('run_id', ids) as Promise<StepRow[]>,
-        untakenSignals(knex, ids),
+        reads.all<Record<string, unknown>>(`select * from runs where ${runIds.sql}`, [runIds.value]),
+        reads.all<StepRow>(`select * from step_states where ${stepRunIds.sql}`, [stepRunIds.value]),
+        untakenSignals(reads, ids),
       ])
   const byRun = new Map<string, StepRow[]>()
   for (const row of rows) {
