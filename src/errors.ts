@@ -88,6 +88,13 @@ export class ConflictError extends EngineError {
   }
 }
 
+/** A start with an id that a run has already. */
+export class RunExistsError extends ConflictError {
+  constructor(readonly runId: string) {
+    super(`run '${runId}' exists already`)
+  }
+}
+
 /** The answer to a start of a paused workflow's run. */
 export function pausedError(workflowId: string): ConflictError {
   return new ConflictError(

@@ -8,7 +8,14 @@ import type { CompiledWorkflow } from '../definition/compile.js'
 import type { Edge } from '../definition/graph.js'
 import { definitionLimits } from '../definition/limits.js'
 import { expressionLimits } from '../definition/template.js'
-import { ConflictError, EngineError, NotFoundError, pausedError, ValidationError } from '../errors.js'
+import {
+  ConflictError,
+  EngineError,
+  NotFoundError,
+  pausedError,
+  RunExistsError,
+  ValidationError,
+} from '../errors.js'
 import type { Credentials } from '../piece-sdk/define.js'
 import { loadPieces, type PieceRegistry } from '../piece-sdk/registry.js'
 import { resolvePieceSources } from '../piece-sdk/sources.js'
@@ -311,11 +318,15 @@ export class Engine {
         'NOT_READY',
         'the database is away or full: the run was not accepted, try again later',
       )
+    const id = options.id ?? randomUUID()
+    // a chosen id is looked up: the first steps of a run being inserted run before its row is
+    // durable, and their rows must never meet a stored run of that id that this process holds
+    if (this.supervisors.has(id) || (options.id !== undefined && (await runExists(this.reads, id))))
+      throw new RunExistsError(id)
     const { workflow, version, paused } = await this.workflowVersion(workflowId, options.version)
     if (options.unlessPaused && (paused ?? (await this.workflows.isPaused(workflowId))))
       throw pausedError(workflowId)
-    const id = options.id ?? randomUUID()
-    if (this.supervisors.has(id)) throw new ConflictError(`run '${id}' exists already`)
+    if (this.supervisors.has(id)) throw new RunExistsError(id)
     const now = Date.now()
     const row: NewRunRow = {
       id,
@@ -588,6 +599,13 @@ export class Engine {
       throw new ValidationError(`workflow '${workflow.id}' has a ${workflow.trigger.kind} trigger`)
     }
     const { id } = await this.startRun(workflow.id, input, { version })
+    const wait = this.waitForEnd(id, 2 ** 31 - 1)
+    // a run of pure steps may have ended in the very commit that stored it
+    const live = this.supervisors.get(id)
+    if (!live || RUN_ENDED.has(live.state.status)) {
+      wait.cancel()
+      return this.getRun(id)
+    }
     for (const { name, data } of signals) await this.signal(id, name, data).catch(() => {})
     // a run left waiting for signals that nobody here can send ends the wait for it: it is shown as it is
     const stalled = new Promise<void>((resolve) => {
@@ -603,7 +621,6 @@ export class Engine {
       this.stopStalledCheck = () => this.events.off('run', onRun)
       check()
     })
-    const wait = this.waitForEnd(id, 2 ** 31 - 1)
     await Promise.race([wait.promise, stalled])
     wait.cancel()
     this.stopStalledCheck?.()
@@ -622,16 +639,17 @@ export class Engine {
         'DEPTH_EXCEEDED',
         `sub-workflows would nest ${child.depth} deep, over the limit of ${this.options.maxDepth} (runs.maxDepth)`,
       )
-    // started already: in memory here (its row may still be on its way), or stored
-    if (this.supervisors.has(child.id)) return
-    if (await runExists(this.reads, child.id)) return
-    if (this.supervisors.has(child.id)) return
-    await this.startRun(child.workflow, child.input, {
-      id: child.id,
-      version: child.version,
-      parent: child.parent,
-      depth: child.depth,
-    })
+    try {
+      await this.startRun(child.workflow, child.input, {
+        id: child.id,
+        version: child.version,
+        parent: child.parent,
+        depth: child.depth,
+      })
+    } catch (error) {
+      // started already: in memory here (its row may still be on its way), or stored
+      if (!(error instanceof RunExistsError)) throw error
+    }
   }
 
   /** The version of the workflow a failed run's `onFailure` names, or why no run of it starts. */

@@ -160,8 +160,8 @@ export class Supervisor {
 
   /**
    * Starts the run. A run not yet stored passes its row, which is written in the same checkpoint as
-   * its first steps; nothing runs before that checkpoint is durable, and the promise rejects if it
-   * fails (the run then never existed).
+   * its first steps; only pure steps run before that checkpoint is durable (their rows follow it),
+   * and the promise rejects if it fails (the run then never existed, and stops).
    */
   start(inserting?: NewRunRow): Promise<void> {
     return this.receive({ type: 'start' }, inserting)
@@ -288,22 +288,19 @@ export class Supervisor {
     }
     const runTold = runChanged || ended ? { ...this.state } : undefined
     const durable = this.deps.writer.write(checkpoint)
-    // A pure inline step has no effect that anyone could see before the rows before it are durable:
-    // it may start at once. Anything else waits for the checkpoint, and so does everything of a run
-    // whose own row is in this checkpoint (if it fails, the run never existed).
-    const early =
-      !inserting &&
-      !durableFirst &&
-      effects.length > 0 &&
-      effects.every((e) => e.type === 'dispatch' && this.isPure(e.stepId))
+    // A pure inline step has no effect that anyone could see before the rows before it are durable,
+    // nor has stopping work whose end this checkpoint records: both may happen at once, even in a run
+    // whose own row is in this checkpoint (its rows follow it into the same commit or a later one,
+    // and are refused by their fence if it fails). Anything else waits for the checkpoint.
+    const early = !durableFirst && effects.length > 0 && effects.every((e) => this.mayPrecede(e))
     if (early) this.soon(() => this.performAll(effects))
     else this.chained = 0
     try {
       await durable
     } catch (error) {
+      this.stop()
       // a run being inserted never existed: its starter is told; any other run is left to the engine
       if (inserting) throw error
-      this.stop()
       this.deps.writeFailed?.(this, error)
       return
     }
@@ -339,6 +336,11 @@ export class Supervisor {
   private isPure(stepId: string): boolean {
     const spec = this.workflow.byId.get(stepId)!
     return this.deps.steps.runsInline(spec.uses) && !spec.forEach && spec.uses !== 'workflow.run'
+  }
+
+  /** Whether an effect may take place before the checkpoint that decided it is durable. */
+  private mayPrecede(effect: Effect): boolean {
+    return effect.type === 'abort' || (effect.type === 'dispatch' && this.isPure(effect.stepId))
   }
 
   private performAll(effects: Effect[]): void {

@@ -545,14 +545,15 @@ export class SqliteExecutor implements CheckpointExecutor {
     return this.write(batch)
   }
 
-  /** Fenced runs that this process no longer holds with their epoch, read inside the transaction. */
+  /** Fenced runs that this process does not hold with their epoch, read inside the transaction. */
   private refused(fenced: Map<string, number>): Set<string> {
     const refused = new Set<string>()
     if (fenced.size === 0) return refused
     const read = this.statement('select owner, lease_epoch from runs where id = ?')
     for (const [id, epoch] of fenced) {
       const [row] = read.all([id]) as { owner: string | null; lease_epoch: number }[]
-      if (row && (row.owner !== this.owner || Number(row.lease_epoch) !== epoch)) refused.add(id)
+      // a run without its row (its insert failed, or it was pruned) is held by nobody either
+      if (!row || row.owner !== this.owner || Number(row.lease_epoch) !== epoch) refused.add(id)
     }
     return refused
   }

@@ -1,6 +1,6 @@
-// Starting a run: its row is written in the same commit as its first steps, nothing runs before
-// that commit is durable, and a start whose commit fails leaves no run behind (nor a taken place
-// under the workflow's `concurrency`).
+// Starting a run: its row is written in the same commit as its first steps, only pure steps run
+// before that commit is durable (a line of them ends in it), and a start whose commit fails leaves
+// no run behind (nor a taken place under the workflow's `concurrency`).
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { Engine } from '../../src/runtime/engine.js'
 import { freshDatabaseUrl, TEST_DB } from '../helpers/db.js'
@@ -63,12 +63,51 @@ describe(`starting a run (${TEST_DB})`, () => {
     expect(engine.checkpointStats.commits - commits).toBeLessThan(320 / 4)
   })
 
+  it('stores a run of pure steps and its end in one commit', async () => {
+    const line = [1, 2, 3].map((i) =>
+      step(`s${i}`, 'data.set', { value: i }, i > 1 ? { needs: [`s${i - 1}`] } : {}),
+    )
+    const { workflow: wf } = await engine.deploy(workflow('pure-line', line))
+    const commits = engine.checkpointStats.commits
+    const { id } = await engine.startRun(wf.id, {})
+    expect(engine.checkpointStats.commits - commits).toBe(1)
+    const [run] = await engine.db.knex('runs').where({ id })
+    expect([run.status, run.output]).toEqual(['succeeded', '3'])
+  })
+
+  it('stores a child of pure steps with its end, and its parent takes that end and ends in one commit', async () => {
+    const { workflow: child } = await engine.deploy(
+      workflow('pure-child', [step('c', 'data.set', { value: 2 })]),
+    )
+    const { workflow: parent } = await engine.deploy(
+      workflow('pure-parent', [
+        step('call', 'workflow.run', { workflow: child.id }),
+        step('after', 'data.set', { value: '{{ steps.call.output + 1 }}' }, { needs: ['call'] }),
+      ]),
+    )
+    const commits = engine.checkpointStats.commits
+    const { id } = await engine.startRun(parent.id, {})
+    const run = await engine.getRun(id, 10_000)
+    await engine.durable()
+    expect([run.status, run.output]).toEqual(['succeeded', 3])
+    // the parent's row with its step's start; the child's row with its end; the parent waiting; the
+    // parent taking the child's end with its last step and its own end
+    expect(engine.checkpointStats.commits - commits).toBeLessThanOrEqual(4)
+  })
+
   it('refuses an id that is taken, in memory or stored, and leaves that run as it was', async () => {
-    const { workflow: wf } = await engine.deploy(workflow('taken', [step('a', 'data.set', { value: 1 })]))
-    const done = await runOk(engine, wf.definition)
-    await expect(engine.startRun(wf.id, {}, { id: done.id })).rejects.toThrow()
+    // the run held by this process, ended: a start of its id runs nothing and writes nothing over it
+    const { workflow: wf } = await engine.deploy(
+      workflow('taken', [step('a', 'data.set', { value: '{{ input.n }}' })]),
+    )
+    const done = await runOk(engine, wf.definition, { n: 1 })
+    const [before] = await engine.db.knex('runs').where({ id: done.id })
+    await expect(engine.startRun(wf.id, { n: 2 }, { id: done.id })).rejects.toThrow(/exists already/)
+    await engine.durable()
     const again = await engine.getRun(done.id)
-    expect([again.status, again.output]).toEqual(['succeeded', done.output])
+    expect([again.status, again.output, again.input]).toEqual(['succeeded', 1, { n: 1 }])
+    const [after] = await engine.db.knex('runs').where({ id: done.id })
+    expect(after).toEqual(before)
 
     const { workflow: slow } = await engine.deploy(
       workflow('taken-live', [step('wait', 'flow.delay', { for: '300ms' })]),

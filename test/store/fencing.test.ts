@@ -115,6 +115,21 @@ describe(`fenced checkpoints (${TEST_DB})`, () => {
     expect(await stepsOf('f3')).toEqual(['a:running'])
   })
 
+  it('refuses the rows of a run that has no row (its insert failed, or it was pruned)', async () => {
+    await expect(
+      writer.write({ steps: [stepRow('i1', 'a', 'running')], fence: { runId: 'i1', epoch: 1 } }),
+    ).rejects.toBeInstanceOf(LeaseLostError)
+    // with a run that is held, in one commit: only the held run's rows are written
+    await writer.write({ newRuns: [newRun('i2')] })
+    const results = await Promise.allSettled([
+      writer.write({ steps: [stepRow('i1', 'a', 'running')], fence: { runId: 'i1', epoch: 1 } }),
+      writer.write({ steps: [stepRow('i2', 'a', 'succeeded')], fence: { runId: 'i2', epoch: 1 } }),
+    ])
+    expect(results.map((r) => r.status)).toEqual(['rejected', 'fulfilled'])
+    expect(await stepsOf('i1')).toEqual([])
+    expect(await stepsOf('i2')).toEqual(['a:succeeded'])
+  })
+
   it('fails only the caller whose rows the database refuses, and writes the others', async () => {
     await writer.write({ newRuns: [newRun('g1'), newRun('g2')] })
     const bad = stepRow('g1', 'a', 'running')
