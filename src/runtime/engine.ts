@@ -600,11 +600,14 @@ export class Engine {
     }
     const { id } = await this.startRun(workflow.id, input, { version })
     const wait = this.waitForEnd(id, 2 ** 31 - 1)
-    // a run of pure steps may have ended in the very commit that stored it
-    const live = this.supervisors.get(id)
-    if (!live || RUN_ENDED.has(live.state.status)) {
-      wait.cancel()
-      return this.getRun(id)
+    // a run of pure steps may have ended in the very commit that stored it (if it ended only in
+    // memory, its end is on its way to the database, and `wait` hears of it once it is stored)
+    if (!this.supervisors.has(id)) {
+      const stored = await this.getRun(id)
+      if (RUN_ENDED.has(stored.status as RunState['status'])) {
+        wait.cancel()
+        return stored
+      }
     }
     for (const { name, data } of signals) await this.signal(id, name, data).catch(() => {})
     // a run left waiting for signals that nobody here can send ends the wait for it: it is shown as it is
