@@ -1,11 +1,11 @@
 // The valibot schemas of the API's answers: they make the response schemas of the OpenAPI document,
 // and the checks at the bottom keep them in step with the types the store and the routes answer with.
 import * as v from 'valibot'
+import { RUN_STATUSES } from '../model/status.js'
 import type { pieceCatalogue } from '../piece-sdk/catalogue.js'
 import type { WorkflowRunStats } from '../store/run-stats.js'
 import type { ItemView, LogLine, RunView } from '../store/runs.js'
 import type { workflowView } from './routes/workflows.js'
-import { RUN_STATUSES } from './schemas.js'
 
 const STEP_STATUSES = [
   'pending',

@@ -1,6 +1,7 @@
 // The valibot schemas of the API's requests: they validate requests and make the OpenAPI document.
 import * as v from 'valibot'
 import { DURATION_PATTERN, parseDuration } from '../definition/duration.js'
+import { RUN_STATUSES } from '../model/status.js'
 
 export const StartRunBody = v.optional(v.strictObject({ input: v.optional(v.unknown(), {}) }), { input: {} })
 
@@ -23,8 +24,6 @@ export const WaitQuery = v.object({
     ),
   ),
 })
-
-export const RUN_STATUSES = ['queued', 'running', 'waiting', 'succeeded', 'failed', 'cancelled'] as const
 
 /** `?limit=`: a whole number from 1 to `max`. */
 const limit = (max: number, byDefault: string) =>

@@ -1,7 +1,7 @@
 // The commands that drive a running server (`workflows`, `start`, `runs`, `secrets`), as commander
 // commands; each action answers its exit code through `done`.
 import { type Command, InvalidArgumentError, Option } from 'commander'
-import { RUN_STATUSES } from '../../http/schemas.js'
+import { RUN_STATUSES } from '../../model/status.js'
 import { connect, DEFAULT_SERVER } from './client.js'
 import { followLogs } from './logs.js'
 import { type Format, stdout, type Write } from './output.js'
