@@ -32,7 +32,7 @@ import {
 import { type Claimed, Leases } from '../store/leases.js'
 import { type Database, HotReads, openDatabase } from '../store/orm.js'
 import { PgNotices } from '../store/pg-notices.js'
-import { type RunView, readRun } from '../store/runs.js'
+import { type RunView, readOutcome, readRun } from '../store/runs.js'
 import { endedItems, SignalInbox, untakenSignalsOf, waitedChildren } from '../store/signals.js'
 import { stepRow } from '../store/step-rows.js'
 import { forgetItems, readStoredRuns, runExists } from '../store/stored-runs.js'
@@ -541,10 +541,20 @@ export class Engine {
    * durable by then), else as stored. What a webhook with `respond: onComplete` answers.
    */
   async awaitOutcome(id: string, ms: number): Promise<Pick<RunView, 'status' | 'output' | 'error'>> {
-    if (!this.supervisors.has(id)) return this.getRun(id, ms)
     const wait = this.waitForEnd(id, ms)
+    // not here: ended already (a run of pure steps ends in the commit that stores it), or elsewhere
+    if (!this.supervisors.has(id)) {
+      const stored = await readOutcome(this.reads, id).catch((error: unknown) => {
+        wait.cancel()
+        throw error
+      })
+      if (RUN_ENDED.has(stored.status)) {
+        wait.cancel()
+        return stored
+      }
+    }
     const ended = await wait.promise
-    if (!ended) return this.getRun(id)
+    if (!ended) return readOutcome(this.reads, id)
     return { status: ended.status, output: ended.output ?? null, error: ended.error ?? null }
   }
 

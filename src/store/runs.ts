@@ -61,6 +61,19 @@ const iso = (ms: unknown): string | null =>
   ms === null || ms === undefined ? null : new Date(Number(ms)).toISOString()
 const json = (text: unknown): unknown => (typeof text === 'string' ? JSON.parse(text) : null)
 
+/** How a run stands, without its steps: what a caller waiting for its end answers with. */
+export async function readOutcome(
+  reads: HotReads,
+  id: string,
+): Promise<Pick<RunView, 'status' | 'output' | 'error'>> {
+  const run = await reads.first<Pick<RunRow, 'status' | 'output' | 'error'>>(
+    'select status, output, error from runs where id = ?',
+    [id],
+  )
+  if (!run) throw new NotFoundError(`run '${id}' does not exist`)
+  return { status: run.status, output: json(run.output), error: json(run.error) }
+}
+
 export async function readRun(
   reads: HotReads,
   id: string,
