@@ -123,9 +123,15 @@ describe.runIf(TEST_DB === 'postgres')('three processes, one killed and one stal
       'select run_id, step_id, count(*)::int as n from finishes group by run_id, step_id having count(*) > 1',
     )
     expect(twice.rows).toEqual([])
-    // at most one call more per step in flight at the kill or the stop (one thread each)
+    // a call is made again only for a step whose call was in flight at the kill or the stop (a
+    // stalled worker sends it when woken), or made while the checkpoint that would have stored its
+    // result was not yet durable: once more at most
     const repeated = effects.keys().filter((key) => effects.callsFor(key).length > 1)
-    expect(repeated.length).toBeLessThanOrEqual(4)
+    console.log(`side effects called again: ${repeated.length} (${repeated.slice(0, 8).join(', ')})`)
+    for (const key of repeated) expect(effects.callsFor(key).length, key).toBe(2)
+    // one thread a process, a call every 5-20 ms: the killed and the stalled process each hold a
+    // few calls whose results are not durable yet, even when a commit takes 100 ms under load
+    expect(repeated.length).toBeLessThanOrEqual(20)
     for (const id of ids) expect(effects.callsFor(`${id}:two`).length).toBeGreaterThanOrEqual(1)
     expect((await stalled.request('/health')).status).toBe(200)
     expect(stalled.output()).toMatch(/run left this process without ending/)

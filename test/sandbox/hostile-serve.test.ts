@@ -160,7 +160,8 @@ describe(`hostile workflows against piecework serve (${TEST_DB})`, () => {
     expect(server.running).toBe(true)
     const grown = (await databaseBytes(databaseUrl)) - before
     expect(grown).toBeLessThan(50 * 1024 * 1024)
-  })
+    // each hostile run may take its step timeout and a few seconds: more than vitest's 60 s in all
+  }, 180_000)
 
   it('keeps what crosses back bounded: a log flood and a huge error message', async () => {
     const flood = await server.json<Run>('/api/v1/workflows/hostile-log-flood/runs?wait=30s', { json: {} })
@@ -180,7 +181,7 @@ describe(`hostile workflows against piecework serve (${TEST_DB})`, () => {
     const huge = await server.json<Run>('/api/v1/workflows/hostile-huge-error/runs?wait=30s', { json: {} })
     const bomb = huge.steps?.find((s) => s.id === 'bomb')
     expect(bomb?.error?.message.length ?? 0).toBeLessThan(9 * 1024)
-  })
+  }, 90_000)
 
   it('comes back from a SIGKILL in the middle without a crash loop', async () => {
     const ordinary = await server.json<{ id: string }>(
@@ -199,5 +200,5 @@ describe(`hostile workflows against piecework serve (${TEST_DB})`, () => {
     await sleep(1_000)
     expect(server.running).toBe(true)
     expect(server.starts).toBe(2)
-  })
+  }, 120_000)
 })
