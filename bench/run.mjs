@@ -26,6 +26,7 @@ const BENCHES = [
   { name: 'sub-workflows', figures: '15' },
   { name: 'realistic', figures: '16' },
   { name: 'fence', figures: '17' },
+  { name: 'startup', figures: '18' },
 ]
 
 function runBench(name, args) {

@@ -182,8 +182,8 @@ export async function serveCommand(options: { configFile?: string }): Promise<nu
     throw error
   })
   onTheUnexpected(log)
-  // threads and sandbox processes start alongside the deploys, routes and recovery below
-  engine.warmUp()
+  // threads and sandbox processes start at the first step that needs them (a run resumed below, a
+  // request): a server that runs no code holds none, and its start never waits for them
   for (const skipped of engine.skippedPieces) log.warn(skipped, 'piece skipped: it is broken')
   if (engine.secretsResealed > 0)
     log.info({ secrets: engine.secretsResealed }, 'stored secrets sealed again under secrets.key')

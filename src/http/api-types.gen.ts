@@ -714,6 +714,7 @@ export interface components {
             database: string;
             threads: number;
             sandboxThreads: number;
+            threadsUp: number;
         };
         Secret: {
             name: string;

@@ -188,8 +188,11 @@ export const Health = v.object({ status: v.literal('ok') })
 export const Ready = v.object({
   status: v.literal('ready'),
   database: v.string(),
+  /** Threads of the engine's pool and of the sandbox processes: how many steps run at once. */
   threads: v.number(),
   sandboxThreads: v.number(),
+  /** Of those, the threads up now: they start at the first step that needs them. */
+  threadsUp: v.number(),
 })
 
 // Compile-time checks: what the store and the routes answer with fits these schemas (a field added

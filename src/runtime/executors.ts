@@ -74,6 +74,12 @@ export class Executors {
     if (!this.closed) void this.sandbox
   }
 
+  /** Threads the pool and the sandbox processes have once started (they start at the first step). */
+  get capacity(): { threads: number; sandboxThreads: number } {
+    const { processes, threadsPerProcess } = this.options.sandbox
+    return { threads: this.options.threads, sandboxThreads: processes * threadsPerProcess }
+  }
+
   /** Threads ready to take steps, in the pool and in the sandbox processes. */
   get threads(): number {
     return this.poolThreads + this.sandboxThreads

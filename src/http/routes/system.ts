@@ -18,10 +18,16 @@ export function systemRoutes(engine: Engine): Hono {
         errorBody('NOT_READY', 'checkpoints cannot be written: the database is away or full'),
         503,
       )
-    const { poolThreads, sandboxThreads } = engine.executors
-    if (poolThreads + sandboxThreads === 0)
-      return c.json(errorBody('NOT_READY', 'the worker pool has no threads'), 503)
-    return c.json({ status: 'ready', database: engine.db.kind, threads: poolThreads, sandboxThreads })
+    // threads and sandbox processes start at the first step that needs them: their number is what
+    // the engine runs at once, and `threadsUp` says how many are up now
+    const { threads, sandboxThreads } = engine.executors.capacity
+    return c.json({
+      status: 'ready',
+      database: engine.db.kind,
+      threads,
+      sandboxThreads,
+      threadsUp: engine.executors.threads,
+    })
   })
   return app
 }
