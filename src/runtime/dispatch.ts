@@ -11,8 +11,9 @@ import { scrubReply } from '../secrets/scrub.js'
 import type { SecretAccess } from '../secrets/vault.js'
 import { executeStep, stepLogger } from '../workers/execute.js'
 import type { LogSink } from '../workers/pool.js'
-import type { StepReply, StepTask } from '../workers/protocol.js'
+import { CANCELLED, LEASE_UNSURE, type StepReply, type StepTask } from '../workers/protocol.js'
 import type { Executors } from './executors.js'
+import { pause } from './for-each.js'
 
 export interface StepRunner {
   run(task: Omit<StepTask, 'taskId'>, signal: AbortSignal, log: LogSink): Promise<StepReply>
@@ -21,6 +22,16 @@ export interface StepRunner {
 }
 
 export type Place = 'inline' | 'pool' | 'sandbox'
+
+/** The engine's leases on its runs, as the dispatcher confirms them. */
+export interface LeaseCheck {
+  valid(): boolean
+  /** Renews them; runs found lost meanwhile are stopped (their steps' signals abort). */
+  renew(): Promise<void>
+}
+
+/** While the database does not answer, the lease is asked again this often. */
+const LEASE_RETRY_MS = 500
 
 /**
  * Where an action runs. Only built-in pieces may run on the engine's thread or its pool: others
@@ -44,6 +55,7 @@ export class StepDispatcher implements StepRunner {
     private readonly inlineAllowed = true,
     /** The engine's named secrets; without them no step names any. */
     private readonly secrets?: SecretAccess,
+    private readonly leases?: LeaseCheck,
   ) {}
 
   run(task: Omit<StepTask, 'taskId'>, signal: AbortSignal, log: LogSink): Promise<StepReply> {
@@ -77,7 +89,7 @@ export class StepDispatcher implements StepRunner {
 
   private dispatch(task: Omit<StepTask, 'taskId'>, signal: AbortSignal, log: LogSink): Promise<StepReply> {
     const place = this.place(task.uses)
-    if (place !== 'inline') return this.executors.run(place, task, signal, log)
+    if (place !== 'inline') return this.runOutside(place, task, signal, log)
     return executeStep(
       this.registry,
       { ...task, taskId: 0 },
@@ -90,6 +102,28 @@ export class StepDispatcher implements StepRunner {
         credentials: () => Promise.reject(new Error('inline actions take no credentials')),
       },
     )
+  }
+
+  /**
+   * Runs a step in the pool or a sandbox process. One that waited there while the engine was
+   * stopped past its leases did not begin (LEASE_UNSURE): it is given again once the leases are
+   * confirmed, unless its run was found lost meanwhile (then its signal aborts).
+   */
+  private async runOutside(
+    place: 'pool' | 'sandbox',
+    task: Omit<StepTask, 'taskId'>,
+    signal: AbortSignal,
+    log: LogSink,
+  ): Promise<StepReply> {
+    for (;;) {
+      const reply = await this.executors.run(place, task, signal, log)
+      if (reply.ok || reply.error.code !== LEASE_UNSURE.code || !this.leases) return reply
+      while (!signal.aborted && !this.leases.valid()) {
+        await this.leases.renew()
+        if (!signal.aborted && !this.leases.valid()) await pause(LEASE_RETRY_MS, signal)
+      }
+      if (signal.aborted) return { ok: false, error: CANCELLED }
+    }
   }
 
   runsInline(uses: string): boolean {

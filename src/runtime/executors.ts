@@ -7,7 +7,7 @@
 import type { Credentials } from '../piece-sdk/define.js'
 import { type SandboxEvent, SandboxPool } from '../sandbox/sandbox-pool.js'
 import { type LogSink, WorkerPool } from '../workers/pool.js'
-import type { StepReply, StepTask } from '../workers/protocol.js'
+import { LeaseDeadline, type StepReply, type StepTask } from '../workers/protocol.js'
 
 export interface ExecutorOptions {
   threads: number
@@ -27,6 +27,11 @@ export class Executors {
   private workerPool: WorkerPool | undefined
   private sandboxPool: SandboxPool | undefined
   private closed = false
+  /**
+   * Until when the engine's leases are sure (set by its renewals): a step that would begin later,
+   * in a thread or a sandbox process, is refused with LEASE_UNSURE rather than run.
+   */
+  readonly leaseDeadline = new LeaseDeadline()
 
   constructor(private readonly options: ExecutorOptions) {}
 
@@ -36,6 +41,7 @@ export class Executors {
       memoryLimitMb: this.options.memoryLimitMb,
       pieceFiles: this.options.pieceFiles,
       credentials: this.options.credentials,
+      leaseDeadline: this.leaseDeadline.buffer,
     })
     return this.workerPool
   }
@@ -47,6 +53,7 @@ export class Executors {
       pieceFiles: this.options.pieceFiles,
       credentials: this.options.credentials,
       onEvent: this.options.onSandboxEvent,
+      leaseSure: () => !this.leaseDeadline.passed,
     })
     return this.sandboxPool
   }

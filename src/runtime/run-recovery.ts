@@ -4,6 +4,7 @@
 // dropped at once. The engine hands in what this needs; nothing here imports the engine.
 import { LeaseLostError } from '../store/checkpoints.js'
 import type { Claimed, Leases } from '../store/leases.js'
+import type { LeaseDeadline } from '../workers/protocol.js'
 import type { RunTakes } from './run-takes.js'
 import type { Supervisor } from './supervisor.js'
 
@@ -36,14 +37,15 @@ export class RunRecovery {
   private renewer: NodeJS.Timeout | undefined
   private polling: Promise<number> | undefined
   private renewing: Promise<void> | undefined
-  /** When the last renewal that went through started (performance.now()). */
-  private renewedAt = performance.now()
-
   constructor(
     private readonly leases: Leases,
     private readonly host: RecoveryHost,
     private readonly options: RecoveryOptions,
-  ) {}
+    /** Shared with the threads and the sandbox pool: no step begins past it. */
+    private readonly deadline: LeaseDeadline,
+  ) {
+    this.renewed(performance.now())
+  }
 
   /** The first poll (every unfinished run this process may take), then polls and renewals on timers. */
   async start(): Promise<number> {
@@ -121,7 +123,12 @@ export class RunRecovery {
    * through (a monotonic clock: a stopped process wakes up knowing it may have lost them).
    */
   leaseValid(): boolean {
-    return performance.now() < this.renewedAt + this.leases.leaseMs * 0.8
+    return !this.deadline.passed
+  }
+
+  /** A renewal that started at `at` (performance.now()) went through. */
+  private renewed(at: number): void {
+    this.deadline.set(at + this.leases.leaseMs * 0.8)
   }
 
   /** Renews the leases of the runs in memory; a run another process took over is dropped at once. */
@@ -146,7 +153,7 @@ export class RunRecovery {
         const supervisor = this.host.held.get(id)
         if (supervisor) this.host.drop(supervisor, 'its lease was taken over', new LeaseLostError(id))
       }
-      this.renewedAt = started
+      this.renewed(started)
     } catch {
       // the database is away: the leases are renewed at the next turn, or lost and taken over
     }

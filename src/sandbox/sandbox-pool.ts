@@ -8,7 +8,7 @@ import { fileURLToPath } from 'node:url'
 import { EngineError, type ErrorShape } from '../errors.js'
 import type { Credentials } from '../piece-sdk/define.js'
 import type { LogSink } from '../workers/pool.js'
-import type { StepReply, StepTask } from '../workers/protocol.js'
+import { CANCELLED, LEASE_UNSURE, type StepReply, type StepTask } from '../workers/protocol.js'
 import { lostAttemptError, type ProcessEnd } from './exit-cause.js'
 import { defaultShare, FairQueue } from './fair-queue.js'
 import type { FromSandbox, SandboxInit, ToSandbox } from './protocol.js'
@@ -26,6 +26,11 @@ export interface SandboxOptions {
   credentials?: Record<string, Credentials>
   /** Told when a sandbox process ends or starts, for the engine's log. */
   onEvent?: (event: SandboxEvent) => void
+  /**
+   * Whether the engine's leases on its runs are sure now: a step that waited in the queue while
+   * they were not (the engine stopped past them) is answered LEASE_UNSURE instead of given.
+   */
+  leaseSure?: () => boolean
 }
 
 export type SandboxEvent =
@@ -156,6 +161,11 @@ export class SandboxPool {
       const next = this.queue.take()
       if (!next) return
       const pending = next.item
+      if (this.options.leaseSure && !this.options.leaseSure()) {
+        this.queue.done(pending.key)
+        pending.resolve({ ok: false, error: LEASE_UNSURE })
+        continue
+      }
       pending.host = host
       host.running.set(pending.id, pending)
       send(host, { type: 'run', id: pending.id, task: pending.task })
@@ -267,13 +277,6 @@ export class SandboxPool {
     for (const pending of this.queue.drain()) pending.resolve({ ok: false, error: CANCELLED })
     await Promise.all(ended)
   }
-}
-
-const CANCELLED: ErrorShape = {
-  name: 'CancelledError',
-  code: 'CANCELLED',
-  message: 'the step was cancelled',
-  retryable: false,
 }
 
 function timeoutError(timeoutMs: number): ErrorShape {

@@ -12,6 +12,7 @@ import type { Credentials } from '../piece-sdk/define.js'
 import { splitUses } from '../piece-sdk/registry.js'
 import { portEndpoint } from './port-endpoint.js'
 import {
+  CANCELLED,
   HOST_PORT_MESSAGE,
   type HostApi,
   type LogLevel,
@@ -28,6 +29,8 @@ export interface PoolOptions {
   pieceFiles?: string[]
   /** Per piece name: what a piece that declares `auth` gets on `ctx.credentials`. */
   credentials?: Record<string, Credentials>
+  /** Tasks that begin past it are refused with LEASE_UNSURE (see `LeaseDeadline`). */
+  leaseDeadline?: SharedArrayBuffer
   /**
    * Tasks are only ever given when a thread is free (a sandbox process gets one step per thread),
    * so a step's timeout counts from when it is given, and workers need not report each start.
@@ -64,7 +67,10 @@ export class WorkerPool {
   private readonly startsAtOnce: boolean
 
   constructor(options: PoolOptions) {
-    const workerData: WorkerData = { pieceFiles: options.pieceFiles ?? [] }
+    const workerData: WorkerData = {
+      pieceFiles: options.pieceFiles ?? [],
+      leaseDeadline: options.leaseDeadline,
+    }
     this.credentials = options.credentials ?? {}
     this.startsAtOnce = options.startsAtOnce ?? false
     for (const [piece, values] of Object.entries(this.credentials)) {
@@ -155,13 +161,7 @@ export class WorkerPool {
   }
 
   private failure(error: unknown, cancelled: boolean, timedOut: boolean, timeoutMs: number): ErrorShape {
-    if (cancelled)
-      return {
-        name: 'CancelledError',
-        code: 'CANCELLED',
-        message: 'the step was cancelled',
-        retryable: false,
-      }
+    if (cancelled) return CANCELLED
     if (timedOut) {
       return {
         name: 'TimeoutError',

@@ -61,4 +61,55 @@ export interface WorkerData {
    * code), already checked on the main thread.
    */
   pieceFiles: string[]
+  /** See `LeaseDeadline`: a task that begins past it is refused, not run. */
+  leaseDeadline?: SharedArrayBuffer
+}
+
+/**
+ * Until when the engine's leases on its runs are sure, shared with its worker threads: the time
+ * (`performance.timeOrigin + performance.now()`, the same clock in every thread) that the last
+ * renewal that went through vouches for. A step that waited in the pool's queue while the process
+ * was stopped past its leases (SIGSTOP, a long pause) must not begin: another process may own its
+ * run now and run the step itself. The worker refuses it with LEASE_UNSURE, and the engine
+ * confirms its lease before it gives the step again.
+ */
+export class LeaseDeadline {
+  readonly buffer: SharedArrayBuffer
+  /** Microseconds on the shared clock, read and written whole (Atomics). */
+  private readonly at: BigInt64Array
+
+  /**
+   * A new deadline refuses nothing until an engine's renewals set it (pools used without leases);
+   * another thread's view of it is made from its buffer.
+   */
+  constructor(shared?: SharedArrayBuffer) {
+    this.buffer = shared ?? new SharedArrayBuffer(8)
+    this.at = new BigInt64Array(this.buffer)
+    if (!shared) Atomics.store(this.at, 0, BigInt(Number.MAX_SAFE_INTEGER))
+  }
+
+  /** Sure until `ms` on this thread's `performance.now()` clock. */
+  set(ms: number): void {
+    Atomics.store(this.at, 0, BigInt(Math.round((performance.timeOrigin + ms) * 1000)))
+  }
+
+  get passed(): boolean {
+    return (performance.timeOrigin + performance.now()) * 1000 > Number(Atomics.load(this.at, 0))
+  }
+}
+
+/** The answer to a step stopped before its end (its run was cancelled or left this process). */
+export const CANCELLED: ErrorShape = {
+  name: 'CancelledError',
+  code: 'CANCELLED',
+  message: 'the step was cancelled',
+  retryable: false,
+}
+
+/** The answer to a step given while the engine's leases were not sure: it did not begin. */
+export const LEASE_UNSURE: ErrorShape = {
+  name: 'LeaseUnsureError',
+  code: 'LEASE_UNSURE',
+  message: "the step did not begin: the engine's lease on its run was not sure at that moment",
+  retryable: true,
 }

@@ -12,6 +12,8 @@ import { portEndpoint } from './port-endpoint.js'
 import {
   HOST_PORT_MESSAGE,
   type HostApi,
+  LEASE_UNSURE,
+  LeaseDeadline,
   type StepReply,
   type StepTask,
   type WorkerData,
@@ -21,6 +23,9 @@ const channel = new MessageChannel()
 parentPort!.postMessage({ type: HOST_PORT_MESSAGE, port: channel.port2 }, [channel.port2])
 const host = Comlink.wrap<HostApi>(portEndpoint(channel.port1))
 channel.port1.unref()
+
+const shared = (workerData as WorkerData).leaseDeadline
+const leases = shared && new LeaseDeadline(shared)
 
 // the main thread has judged these pieces already: one that breaks here is left out quietly
 const registry = loadPieces(
@@ -42,6 +47,8 @@ async function credentialsFor(taskId: number, piece: PieceDefinition): Promise<R
 }
 
 export default async function runStep(task: StepTask): Promise<StepReply> {
+  // a step that waited in the queue while the process was stopped past its leases does not begin
+  if (leases?.passed) return { ok: false, error: LEASE_UNSURE }
   if (task.reportStart !== false) void host.started(task.taskId)
   const used = { logged: false }
   // a timer of our own, cleared at the end: AbortSignal.timeout would outlive the step
