@@ -107,7 +107,10 @@ export class Engine {
   ) {
     this.reads = new HotReads(db)
     this.workflows = new WorkflowStore(db.orm, db.knex, this.reads)
-    this.dispatcher = new StepDispatcher(registry, executors, options.inlineBuiltins ?? true, secrets)
+    this.dispatcher = new StepDispatcher(registry, executors, options.inlineBuiltins ?? true, secrets, {
+      valid: () => this.recovery.leaseValid(),
+      renew: () => this.recovery.renew(),
+    })
     this.credentialValues = options.credentials ?? {}
     this.catalog = new WorkflowCatalog(
       this.workflows,
@@ -166,6 +169,7 @@ export class Engine {
         // on SQLite only this process uses the file: whatever another owner held is ours now
         ignoreLeases: db.kind === 'sqlite',
       },
+      executors.leaseDeadline,
     )
     this.limits = {
       stepTimeoutMs: options.stepTimeoutMs ?? ENGINE_DEFAULTS.stepTimeoutMs,
@@ -542,20 +546,31 @@ export class Engine {
    */
   async awaitOutcome(id: string, ms: number): Promise<Pick<RunView, 'status' | 'output' | 'error'>> {
     const wait = this.waitForEnd(id, ms)
-    // not here: ended already (a run of pure steps ends in the commit that stores it), or elsewhere
-    if (!this.supervisors.has(id)) {
-      const stored = await readOutcome(this.reads, id).catch((error: unknown) => {
-        wait.cancel()
-        throw error
-      })
-      if (RUN_ENDED.has(stored.status)) {
-        wait.cancel()
-        return stored
-      }
-    }
+    const stored = await this.storedEnd(id, wait, () => readOutcome(this.reads, id))
+    if (stored) return stored
     const ended = await wait.promise
     if (!ended) return readOutcome(this.reads, id)
     return { status: ended.status, output: ended.output ?? null, error: ended.error ?? null }
+  }
+
+  /**
+   * The stored view of a run that is not in memory here and has ended (a run of pure steps ends in
+   * the commit that stores it), `wait` then cancelled; undefined while it is still to end here or
+   * elsewhere (if it ended only in memory, its end is on its way, and `wait` hears of it once stored).
+   */
+  private async storedEnd<View extends { status: string }>(
+    id: string,
+    wait: { cancel(): void },
+    read: () => Promise<View>,
+  ): Promise<View | undefined> {
+    if (this.supervisors.has(id)) return undefined
+    const stored = await read().catch((error: unknown) => {
+      wait.cancel()
+      throw error
+    })
+    if (!RUN_ENDED.has(stored.status as RunState['status'])) return undefined
+    wait.cancel()
+    return stored
   }
 
   /** Whether this process holds the run in memory now (its supervisor runs it here). */
@@ -610,15 +625,8 @@ export class Engine {
     }
     const { id } = await this.startRun(workflow.id, input, { version })
     const wait = this.waitForEnd(id, 2 ** 31 - 1)
-    // a run of pure steps may have ended in the very commit that stored it (if it ended only in
-    // memory, its end is on its way to the database, and `wait` hears of it once it is stored)
-    if (!this.supervisors.has(id)) {
-      const stored = await this.getRun(id)
-      if (RUN_ENDED.has(stored.status as RunState['status'])) {
-        wait.cancel()
-        return stored
-      }
-    }
+    const stored = await this.storedEnd(id, wait, () => this.getRun(id))
+    if (stored) return stored
     for (const { name, data } of signals) await this.signal(id, name, data).catch(() => {})
     // a run left waiting for signals that nobody here can send ends the wait for it: it is shown as it is
     const stalled = new Promise<void>((resolve) => {
