@@ -150,42 +150,36 @@ export class Leases {
     return rows.map((r) => ({ id: r.id, epoch: Number(r.lease_epoch), takenOver: false }))
   }
 
-  /** `take` of an unfinished run as one prepared statement (the clock as in `now`/`until`). */
+  /** `take` of an unfinished run as one prepared statement. */
   private async takeActive(reads: HotReads, id: string, now: number): Promise<number | undefined> {
-    const sql =
-      this.kind === 'sqlite'
-        ? 'update runs set owner = ?, lease_until = ?, lease_epoch = lease_epoch + 1' +
-          " where id = ? and status in ('queued', 'running', 'waiting')" +
-          ' and (owner is null or owner = ? or lease_until < ?) returning lease_epoch'
-        : `update runs set owner = ?, lease_until = ${PG_NOW} + ?, lease_epoch = lease_epoch + 1` +
-          " where id = ? and status in ('queued', 'running', 'waiting')" +
-          ` and (owner is null or owner = ? or lease_until < ${PG_NOW}) returning lease_epoch`
-    const values =
-      this.kind === 'sqlite'
-        ? [this.owner, now + this.leaseMs, id, this.owner, now]
-        : [this.owner, this.leaseMs, id, this.owner]
+    const { sql, values } = this.takeStatement({ sql: 'id = ?', value: id }, now)
     const row = await reads.first<{ lease_epoch: number | string }>(sql, values)
     return row === undefined ? undefined : Number(row.lease_epoch)
   }
 
   /** `takeMany` as one prepared statement, whatever the number of runs. */
   private async takeManyActive(reads: HotReads, ids: string[], now: number): Promise<Claimed[]> {
-    const among = reads.anyOf('id', ids)
-    const sql =
-      this.kind === 'sqlite'
-        ? // `+status`: SQLite would look the runs up by status (every waiting run), not by id
-          'update runs set owner = ?, lease_until = ?, lease_epoch = lease_epoch + 1' +
-          ` where ${among.sql} and +status in ('queued', 'running', 'waiting')` +
-          ' and (owner is null or owner = ? or lease_until < ?) returning id, lease_epoch'
-        : `update runs set owner = ?, lease_until = ${PG_NOW} + ?, lease_epoch = lease_epoch + 1` +
-          ` where ${among.sql} and status in ('queued', 'running', 'waiting')` +
-          ` and (owner is null or owner = ? or lease_until < ${PG_NOW}) returning id, lease_epoch`
-    const values =
-      this.kind === 'sqlite'
-        ? [this.owner, now + this.leaseMs, among.value, this.owner, now]
-        : [this.owner, this.leaseMs, among.value, this.owner]
+    const { sql, values } = this.takeStatement(reads.anyOf('id', ids), now)
     const rows = await reads.all<{ id: string; lease_epoch: number | string }>(sql, values)
     return rows.map((r) => ({ id: r.id, epoch: Number(r.lease_epoch), takenOver: false }))
+  }
+
+  /**
+   * The statement that takes the unfinished runs `where` picks, unless another process holds them:
+   * the clock as in `now`/`until` (the database's on PostgreSQL).
+   */
+  private takeStatement(where: { sql: string; value: unknown }, now: number) {
+    const sqlite = this.kind === 'sqlite'
+    // `+status`: SQLite would look the runs up by status (every waiting run), not by id
+    const status = sqlite ? '+status' : 'status'
+    const sql =
+      `update runs set owner = ?, lease_until = ${sqlite ? '?' : `${PG_NOW} + ?`}, lease_epoch = lease_epoch + 1` +
+      ` where ${where.sql} and ${status} in ('queued', 'running', 'waiting')` +
+      ` and (owner is null or owner = ? or lease_until < ${sqlite ? '?' : PG_NOW}) returning id, lease_epoch`
+    const values = sqlite
+      ? [this.owner, now + this.leaseMs, where.value, this.owner, now]
+      : [this.owner, this.leaseMs, where.value, this.owner]
+    return { sql, values }
   }
 
   /** Asks the holder of an unfinished run to cancel it; false when the run has ended. */
