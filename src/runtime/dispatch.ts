@@ -13,7 +13,6 @@ import { executeStep, stepLogger } from '../workers/execute.js'
 import type { LogSink } from '../workers/pool.js'
 import { CANCELLED, LEASE_UNSURE, type StepReply, type StepTask } from '../workers/protocol.js'
 import type { Executors } from './executors.js'
-import { pause } from './for-each.js'
 
 export interface StepRunner {
   run(task: Omit<StepTask, 'taskId'>, signal: AbortSignal, log: LogSink): Promise<StepReply>
@@ -23,15 +22,16 @@ export interface StepRunner {
 
 export type Place = 'inline' | 'pool' | 'sandbox'
 
-/** The engine's leases on its runs, as the dispatcher confirms them. */
+/** The engine's leases on its runs (src/runtime/run-recovery.ts). */
 export interface LeaseCheck {
+  /** Whether they were renewed recently enough to be surely held. */
   valid(): boolean
-  /** Renews them; runs found lost meanwhile are stopped (their steps' signals abort). */
-  renew(): Promise<void>
+  /**
+   * Resolves once they are sure again or `givenUp` says so; runs found lost meanwhile are
+   * stopped (their steps' signals abort).
+   */
+  confirm(givenUp: () => boolean): Promise<void>
 }
-
-/** While the database does not answer, the lease is asked again this often. */
-const LEASE_RETRY_MS = 500
 
 /**
  * Where an action runs. Only built-in pieces may run on the engine's thread or its pool: others
@@ -118,10 +118,7 @@ export class StepDispatcher implements StepRunner {
     for (;;) {
       const reply = await this.executors.run(place, task, signal, log)
       if (reply.ok || reply.error.code !== LEASE_UNSURE.code || !this.leases) return reply
-      while (!signal.aborted && !this.leases.valid()) {
-        await this.leases.renew()
-        if (!signal.aborted && !this.leases.valid()) await pause(LEASE_RETRY_MS, signal)
-      }
+      await this.leases.confirm(() => signal.aborted)
       if (signal.aborted) return { ok: false, error: CANCELLED }
     }
   }

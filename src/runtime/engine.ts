@@ -38,7 +38,7 @@ import { stepRow } from '../store/step-rows.js'
 import { forgetItems, readStoredRuns, runExists } from '../store/stored-runs.js'
 import { WorkflowStore } from '../store/workflows.js'
 import { ConcurrencyLines } from './concurrency-lines.js'
-import { placeOf, StepDispatcher } from './dispatch.js'
+import { type LeaseCheck, placeOf, StepDispatcher } from './dispatch.js'
 import { Executors } from './executors.js'
 import { withStoredInputs } from './join.js'
 import { RunChanges } from './run-changes.js'
@@ -87,6 +87,11 @@ export class Engine {
   private readonly links: RunLinks
   private readonly credentialValues: Record<string, Credentials>
   private readonly recovery: RunRecovery
+  /** The leases as steps see them: checked before a step with effects begins. */
+  private readonly leaseCheck: LeaseCheck = {
+    valid: () => this.recovery.leaseValid(),
+    confirm: (givenUp) => this.recovery.confirm(givenUp),
+  }
   private accepting = true
   /** Who is told that a run changed (its event streams), here and across processes on PostgreSQL. */
   readonly changes: RunChanges
@@ -107,10 +112,13 @@ export class Engine {
   ) {
     this.reads = new HotReads(db)
     this.workflows = new WorkflowStore(db.orm, db.knex, this.reads)
-    this.dispatcher = new StepDispatcher(registry, executors, options.inlineBuiltins ?? true, secrets, {
-      valid: () => this.recovery.leaseValid(),
-      renew: () => this.recovery.renew(),
-    })
+    this.dispatcher = new StepDispatcher(
+      registry,
+      executors,
+      options.inlineBuiltins ?? true,
+      secrets,
+      this.leaseCheck,
+    )
     this.credentialValues = options.credentials ?? {}
     this.catalog = new WorkflowCatalog(
       this.workflows,
@@ -407,10 +415,9 @@ export class Engine {
         log: (runId, stepId, level, msg, data) => this.events.emit('log', runId, stepId, level, msg, data),
         settled: (s) => this.settled(s),
       },
-      leaseValid: () => this.recovery.leaseValid(),
+      leases: this.leaseCheck,
       // a parked step is brought back by the poller: without one (`piecework run`) nothing parks
       parkAfterMs: () => (this.recovery.started ? this.options.passivateAfterMs : undefined),
-      renewLeases: () => this.recovery.renew(),
       writeFailed: (s, error) => {
         if (error instanceof LeaseLostError) this.drop(s, 'its lease was taken over', error)
         else this.drop(s, 'a checkpoint of it failed', error, true)

@@ -108,8 +108,7 @@ export class Executors {
   /** Busy share of the threads of both. */
   get utilization(): number {
     const poolThreads = this.workerPool?.threads ?? 0
-    const { processes, threadsPerProcess } = this.options.sandbox
-    const sandboxThreads = this.sandboxPool ? processes * threadsPerProcess : 0
+    const sandboxThreads = this.sandboxPool ? this.capacity.sandboxThreads : 0
     const busy =
       (this.workerPool?.utilization ?? 0) * poolThreads +
       (this.sandboxPool?.utilization ?? 0) * sandboxThreads

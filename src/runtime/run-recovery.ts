@@ -31,6 +31,8 @@ export interface RecoveryOptions {
 }
 
 const CLAIM_BATCH = 200
+/** While the database does not answer, a lease is asked again this often. */
+const LEASE_RETRY_MS = 500
 
 export class RunRecovery {
   private poller: NodeJS.Timeout | undefined
@@ -124,6 +126,20 @@ export class RunRecovery {
    */
   leaseValid(): boolean {
     return !this.deadline.passed
+  }
+
+  /**
+   * Waits until the leases are sure again: renews them (runs found lost are dropped meanwhile), and
+   * while the database does not answer, asks again every LEASE_RETRY_MS, unless `givenUp` says the
+   * waiter no longer needs them.
+   */
+  async confirm(givenUp: () => boolean): Promise<void> {
+    while (!this.leaseValid()) {
+      await this.renew()
+      if (givenUp() || this.leaseValid()) return
+      await new Promise((resolve) => setTimeout(resolve, LEASE_RETRY_MS))
+      if (givenUp()) return
+    }
   }
 
   /** A renewal that started at `at` (performance.now()) went through. */

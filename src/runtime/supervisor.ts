@@ -15,7 +15,7 @@ import type {
 } from '../store/checkpoints.js'
 import { stepRow } from '../store/step-rows.js'
 import type { LogLevel, StepReply, StepTask } from '../workers/protocol.js'
-import type { StepRunner } from './dispatch.js'
+import type { LeaseCheck, StepRunner } from './dispatch.js'
 import { expressionFailure, scrubValue } from './expression-failure.js'
 import { ForEachSteps, failure } from './for-each-step.js'
 import { stepInputs } from './join.js'
@@ -80,10 +80,8 @@ export interface SupervisorDeps {
   observer?: RunObserver
   /** A checkpoint of the run failed (its lease was lost, or the database refused it): it stopped. */
   writeFailed?: (supervisor: Supervisor, error: unknown) => void
-  /** Whether this process's leases were renewed recently enough to be surely held. */
-  leaseValid?: () => boolean
-  /** Renews the leases now; runs found lost meanwhile are stopped before it resolves. */
-  renewLeases?: () => Promise<void>
+  /** This process's leases on its runs: a step with effects starts only while they are sure. */
+  leases?: LeaseCheck
   /**
    * After how long a `forEach` step whose items all wait for child runs parks (so that the run can
    * leave memory); undefined: never (nothing would bring a run back, as in `piecework run`).
@@ -433,11 +431,10 @@ export class Supervisor {
     try {
       // a step with effects starts only while the run's lease is surely held: after a stall (a
       // stopped process, a long pause) the leases are checked first, and a run lost meanwhile stops
-      while (controller && this.deps.leaseValid && !this.deps.leaseValid()) {
-        await this.deps.renewLeases?.()
-        if (this.stopped || step.status !== 'running') return
-        // the database did not answer: the lease cannot be vouched for, so wait for it
-        if (!this.deps.leaseValid()) await new Promise((resolve) => setTimeout(resolve, 500))
+      if (controller && this.deps.leases && !this.deps.leases.valid()) {
+        const givenUp = () => this.stopped || step.status !== 'running'
+        await this.deps.leases.confirm(givenUp)
+        if (givenUp()) return
       }
       const { input, inputs } = stepInputs(spec.needs, step.mailbox, this.trigger)
       if (spec.forEach) return await this.forEach.run(spec, step, input, inputs, controller!.signal)
