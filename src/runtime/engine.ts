@@ -111,7 +111,7 @@ export class Engine {
     readonly secrets: SecretVault,
   ) {
     this.reads = new HotReads(db)
-    this.workflows = new WorkflowStore(db.orm, db.knex, this.reads)
+    this.workflows = new WorkflowStore(db.knex, this.reads)
     this.dispatcher = new StepDispatcher(
       registry,
       executors,

@@ -1,6 +1,6 @@
 // The persisted state of the engine. Times are epoch milliseconds, JSON values are stored as text
 // (they arrive from the workers already serialised), so both databases read and write them alike.
-import { defineEntity, type InferEntity } from '@mikro-orm/core'
+import { defineEntity } from '@mikro-orm/core'
 import type { RunStatus, StepStatus } from '../model/status.js'
 
 export const WorkflowEntity = defineEntity({
@@ -187,7 +187,3 @@ export const ENTITIES = [
   SignalEntity,
   SecretEntity,
 ]
-
-export type WorkflowRow = InferEntity<typeof WorkflowEntity>
-export type RunRow = InferEntity<typeof RunEntity>
-export type StepStateRow = InferEntity<typeof StepStateEntity>

@@ -1,7 +1,11 @@
-// Opens the database named by a URL (`sqlite:<file>`, `sqlite::memory:`, `postgres://…`) through
-// MikroORM, with the engine's entities and migrations.
+// Opens the database named by a URL (`sqlite:<file>`, `sqlite::memory:`, `postgres://…`) as a knex
+// instance: the engine's reads and writes are knex's and its drivers'. MikroORM holds the entities
+// and the migrations, and runs them when the schema is behind; an in-memory database (what
+// `piecework run` uses) gets the same migrations' statements at once.
 
-import type { MikroORM, Options } from '@mikro-orm/core'
+import { mkdirSync } from 'node:fs'
+import { dirname } from 'node:path'
+import type { Options } from '@mikro-orm/core'
 import type { Knex } from '@mikro-orm/knex'
 import { ValidationError } from '../errors.js'
 import { openFailure } from './faults.js'
@@ -27,11 +31,14 @@ export function parseDatabaseUrl(url: string): DatabaseTarget {
   ])
 }
 
+/**
+ * MikroORM's options: the entities, the driver, and the migrator with the engine's migrations, each
+ * wrapped in MikroORM's Migration. What its CLI and tools use (mikro-orm.config.ts), and what brings
+ * a database's schema up to date.
+ */
 export async function ormOptions(url: string): Promise<Options> {
   const target = parseDatabaseUrl(url)
-  // loaded here, not at the top: the migrations (umzug and its many modules) load only once a
-  // database opens, after `piecework run` has started its sandbox processes on the other core
-  const [{ Migrator }, { ENTITIES }, { MIGRATIONS }] = await Promise.all([
+  const [{ Migration, Migrator }, { ENTITIES }, { MIGRATIONS }] = await Promise.all([
     import('@mikro-orm/migrations'),
     import('./entities.js'),
     import('./migrations/index.js'),
@@ -40,11 +47,18 @@ export async function ormOptions(url: string): Promise<Options> {
     entities: ENTITIES,
     extensions: [Migrator],
     migrations: {
-      migrationsList: MIGRATIONS,
+      migrationsList: MIGRATIONS.map(({ name, class: Schema }) => ({
+        name,
+        class: class extends Migration {
+          override async up(): Promise<void> {
+            for (const sql of await new Schema().statements(this.getKnex())) this.addSql(sql)
+          }
+        },
+      })),
       snapshot: false,
       transactional: true,
       silent: true,
-      tableName: 'piecework_migrations',
+      tableName: MIGRATIONS_TABLE,
     },
     allowGlobalContext: false,
     debug: false,
@@ -56,6 +70,29 @@ export async function ormOptions(url: string): Promise<Options> {
   }
   const { BetterSqliteDriver } = await import('@mikro-orm/better-sqlite')
   return { ...common, driver: BetterSqliteDriver, dbName: target.location }
+}
+
+const MIGRATIONS_TABLE = 'piecework_migrations'
+
+/**
+ * Brings the schema up to date through MikroORM's migrator, which records each migration in
+ * `piecework_migrations`. The ORM and its migrator (a good half of a start's module loading) load
+ * only when a migration is pending: a new database, or one older than this version. A server
+ * restarting on its own database reads the table once and goes on.
+ */
+async function migrate(url: string, knex: Knex): Promise<void> {
+  const { MIGRATIONS } = await import('./migrations/index.js')
+  const applied = (await knex.schema.hasTable(MIGRATIONS_TABLE))
+    ? new Set((await knex(MIGRATIONS_TABLE).select('name')).map((row: { name: string }) => row.name))
+    : new Set<string>()
+  if (MIGRATIONS.every(({ name }) => applied.has(name))) return
+  const { MikroORM } = await import('@mikro-orm/core')
+  const orm = await MikroORM.init(await ormOptions(url))
+  try {
+    await orm.getMigrator().up()
+  } finally {
+    await orm.close(true)
+  }
 }
 
 /** The part of a `better-sqlite3` connection that the checkpoint writer uses. */
@@ -142,7 +179,6 @@ export class HotReads {
 
 export interface Database {
   kind: DatabaseKind
-  orm: MikroORM
   knex: Knex
   /** SQLite only: knex's one connection, for statements run synchronously outside knex. */
   sqlite?: SqliteConnection
@@ -162,19 +198,70 @@ export async function openDatabase(url: string, options: { migrate?: boolean } =
 }
 
 async function connect(url: string, options: { migrate?: boolean }): Promise<Database> {
-  const { MikroORM } = await import('@mikro-orm/core')
-  const orm = await MikroORM.init(await ormOptions(url))
-  const kind = parseDatabaseUrl(url).kind
-  const knex = (orm.em as unknown as { getKnex(): Knex }).getKnex()
-  let sqlite: SqliteConnection | undefined
-  if (kind === 'sqlite') {
-    await knex.raw('pragma journal_mode = WAL')
-    await knex.raw('pragma synchronous = NORMAL')
-    await knex.raw('pragma busy_timeout = 5000')
-    // knex keeps a single connection to a SQLite database: this is it, and it stays open
-    sqlite = (await knex.client.acquireConnection()) as SqliteConnection
-    await knex.client.releaseConnection(sqlite)
+  const target = parseDatabaseUrl(url)
+  if (target.location === ':memory:') return openInMemory()
+  const { default: createKnex } = await import('knex')
+  if (target.kind === 'postgres') {
+    const knex = createKnex({ client: 'pg', connection: target.location, pool: { min: 1, max: 10 } })
+    try {
+      await knex.raw('select 1')
+      if (options.migrate !== false) await migrate(url, knex)
+    } catch (error) {
+      await knex.destroy()
+      throw error
+    }
+    return { kind: 'postgres', knex, close: () => knex.destroy() }
   }
-  if (options.migrate !== false) await orm.getMigrator().up()
-  return { kind, orm, knex, sqlite, close: () => orm.close(true) }
+  mkdirSync(dirname(target.location), { recursive: true })
+  const knex = createKnex({
+    client: 'better-sqlite3',
+    connection: { filename: target.location },
+    useNullAsDefault: true,
+  })
+  try {
+    const sqlite = await tuneSqlite(knex)
+    if (options.migrate !== false) await migrate(url, knex)
+    return { kind: 'sqlite', knex, sqlite, close: () => knex.destroy() }
+  } catch (error) {
+    await knex.destroy()
+    throw error
+  }
+}
+
+/**
+ * WAL, durable at each checkpoint with speed, foreign keys on (as MikroORM's connection sets them);
+ * returns knex's one connection, which stays open.
+ */
+async function tuneSqlite(knex: Knex): Promise<SqliteConnection> {
+  await knex.raw('pragma journal_mode = WAL')
+  await knex.raw('pragma synchronous = NORMAL')
+  await knex.raw('pragma busy_timeout = 5000')
+  await knex.raw('pragma foreign_keys = on')
+  const sqlite = (await knex.client.acquireConnection()) as SqliteConnection
+  await knex.client.releaseConnection(sqlite)
+  return sqlite
+}
+
+/**
+ * An in-memory SQLite database: nothing in it outlives the process, so there is no history of
+ * migrations to keep, and the ORM's migrator (a third of `piecework run`'s start) would only make
+ * the schema, which the migrations' statements make alike at once (test/store/schema.test.ts).
+ */
+async function openInMemory(): Promise<Database> {
+  const [{ default: createKnex }, { MIGRATIONS }] = await Promise.all([
+    import('knex'),
+    import('./migrations/index.js'),
+  ])
+  const knex = createKnex({
+    client: 'better-sqlite3',
+    connection: { filename: ':memory:' },
+    useNullAsDefault: true,
+  })
+  const sqlite = await tuneSqlite(knex)
+  const statements: string[] = []
+  for (const { class: Schema } of MIGRATIONS) statements.push(...(await new Schema().statements(knex)))
+  sqlite.transaction(() => {
+    for (const sql of statements) sqlite.prepare(sql).run()
+  })()
+  return { kind: 'sqlite', knex, sqlite, close: () => knex.destroy() }
 }

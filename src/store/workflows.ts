@@ -1,10 +1,21 @@
 // Workflows and their immutable versions. A definition whose hash equals the current version's is
 // not stored again; any other change becomes the next version, and runs keep the version they began.
-import type { MikroORM } from '@mikro-orm/core'
 import type { Knex } from '@mikro-orm/knex'
 import { ConflictError, NotFoundError } from '../errors.js'
-import { WorkflowEntity, type WorkflowRow, WorkflowVersionEntity } from './entities.js'
 import type { HotReads } from './orm.js'
+
+/** A workflow's row: what every version shares. */
+export interface WorkflowRow {
+  id: string
+  name: string | null
+  currentVersion: number
+  triggerKind: string
+  createdAt: number
+  updatedAt: number
+  deletedAt: number | null
+  /** When the workflow was paused: its triggers start nothing until it is resumed. */
+  pausedAt: number | null
+}
 
 export interface StoredVersion {
   id: string
@@ -29,6 +40,35 @@ const CURRENT_VERSION = 'select current_version, paused_at from workflows where 
 const PAUSED = 'select paused_at from workflows where id = ? and deleted_at is null'
 const CURRENT_VERSIONS =
   'select id, current_version from workflows where trigger_kind = ? and deleted_at is null'
+const WORKFLOW_COLUMNS =
+  'id, name, current_version, trigger_kind, created_at, updated_at, deleted_at, paused_at'
+
+interface WorkflowColumns {
+  id: string
+  name: string | null
+  current_version: number | string
+  trigger_kind: string
+  created_at: number | string
+  updated_at: number | string
+  deleted_at: number | string | null
+  paused_at: number | string | null
+}
+
+const orNull = (value: number | string | null) => (value == null ? null : Number(value))
+
+/** A row as read (PostgreSQL gives its bigints as text) in the shape the engine uses. */
+function workflowRow(row: WorkflowColumns): WorkflowRow {
+  return {
+    id: row.id,
+    name: row.name ?? null,
+    currentVersion: Number(row.current_version),
+    triggerKind: row.trigger_kind,
+    createdAt: Number(row.created_at),
+    updatedAt: Number(row.updated_at),
+    deletedAt: orNull(row.deleted_at),
+    pausedAt: orNull(row.paused_at),
+  }
+}
 
 export class WorkflowStore {
   /**
@@ -38,7 +78,6 @@ export class WorkflowStore {
    * workflow's current version) goes outside knex.
    */
   constructor(
-    private readonly orm: MikroORM,
     private readonly knex: Knex,
     private readonly reads: HotReads,
   ) {}
@@ -111,19 +150,29 @@ export class WorkflowStore {
   }
 
   async get(id: string, version?: number): Promise<StoredVersion> {
-    const em = this.orm.em.fork()
-    const workflow = await em.findOne(WorkflowEntity, { id })
+    const found = await this.reads.first<WorkflowColumns>(
+      `select ${WORKFLOW_COLUMNS} from workflows where id = ?`,
+      [id],
+    )
+    const workflow = found && workflowRow(found)
     if (!workflow || (workflow.deletedAt != null && version === undefined)) {
       throw new NotFoundError(`workflow '${id}' does not exist`)
     }
     const wanted = version ?? workflow.currentVersion
-    const row = await em.findOne(WorkflowVersionEntity, { workflowId: id, version: wanted })
+    const row = await this.reads.first<{ definition: string; hash: string; created_at: number | string }>(
+      'select definition, hash, created_at from workflow_versions where workflow_id = ? and version = ?',
+      [id, wanted],
+    )
     if (!row) throw new NotFoundError(`workflow '${id}' has no version ${wanted}`)
-    return toStored(workflow, row.version, row.definition, row.hash, row.createdAt)
+    return toStored(workflow, wanted, row.definition, row.hash, Number(row.created_at))
   }
 
   async list(): Promise<WorkflowRow[]> {
-    return this.orm.em.fork().find(WorkflowEntity, { deletedAt: null }, { orderBy: { id: 'asc' } })
+    const rows = await this.reads.all<WorkflowColumns>(
+      `select ${WORKFLOW_COLUMNS} from workflows where deleted_at is null order by id`,
+      [],
+    )
+    return rows.map(workflowRow)
   }
 
   /** Pauses (its triggers stop) or resumes a live workflow; pausing a paused one keeps its time. */

@@ -1,14 +1,32 @@
 // The base of the engine's migrations: schema changes written with the knex schema builder, so that
-// one migration serves both databases.
+// one migration serves both databases. Free of the ORM: MikroORM's migrator runs them on a database
+// that lasts (orm.ts wraps each in its Migration), and an in-memory database gets them all at once.
 import type { Knex } from '@mikro-orm/knex'
-import { Migration } from '@mikro-orm/migrations'
 
-export abstract class SchemaMigration extends Migration {
+type SchemaChange = (schema: Knex.SchemaBuilder) => Knex.SchemaBuilder
+
+export abstract class SchemaMigration {
+  private changes: SchemaChange[] = []
+
+  /** Adds the migration's changes, each with `change`. */
+  abstract up(): Promise<void>
+
   /**
    * Adds every statement of one schema change (a table and its indexes may be several). Each change
    * gets a new builder: one builder accumulates every statement ever made with it.
    */
-  protected change(build: (schema: Knex.SchemaBuilder) => Knex.SchemaBuilder): void {
-    for (const statement of build(this.getKnex().schema).toSQL()) this.addSql(statement.sql)
+  protected change(build: SchemaChange): void {
+    this.changes.push(build)
+  }
+
+  /** The migration's statements in the dialect of `knex`. */
+  async statements(knex: Knex): Promise<string[]> {
+    this.changes = []
+    await this.up()
+    return this.changes.flatMap((build) =>
+      build(knex.schema)
+        .toSQL()
+        .map((statement) => statement.sql),
+    )
   }
 }
