@@ -1,99 +1,13 @@
 // Opens the database named by a URL (`sqlite:<file>`, `sqlite::memory:`, `postgres://…`) as a knex
-// instance: the engine's reads and writes are knex's and its drivers'. MikroORM holds the entities
-// and the migrations, and runs them when the schema is behind; an in-memory database (what
-// `piecework run` uses) gets the same migrations' statements at once.
+// instance: the engine's reads and writes are knex's and its drivers'. Its schema is brought up to
+// date by migrate.ts.
 
 import { mkdirSync } from 'node:fs'
 import { dirname } from 'node:path'
-import type { Options } from '@mikro-orm/core'
 import type { Knex } from '@mikro-orm/knex'
-import { ValidationError } from '../errors.js'
+import { type DatabaseKind, parseDatabaseUrl } from './database-url.js'
 import { openFailure } from './faults.js'
-
-export type DatabaseKind = 'sqlite' | 'postgres'
-
-export interface DatabaseTarget {
-  kind: DatabaseKind
-  /** A file path or `:memory:` for SQLite; the connection URL for PostgreSQL. */
-  location: string
-}
-
-export function parseDatabaseUrl(url: string): DatabaseTarget {
-  if (url.startsWith('postgres://') || url.startsWith('postgresql://'))
-    return { kind: 'postgres', location: url }
-  if (url === ':memory:') return { kind: 'sqlite', location: ':memory:' }
-  if (url.startsWith('sqlite:')) {
-    const location = url.slice('sqlite:'.length).replace(/^\/\/(?=\/)/, '')
-    if (location) return { kind: 'sqlite', location }
-  }
-  throw new ValidationError(`database.url '${url}' is not sqlite:<file>, sqlite::memory: or postgres://…`, [
-    { path: 'database.url', message: 'expected sqlite:<file>, sqlite::memory: or postgres://…' },
-  ])
-}
-
-/**
- * MikroORM's options: the entities, the driver, and the migrator with the engine's migrations, each
- * wrapped in MikroORM's Migration. What its CLI and tools use (mikro-orm.config.ts), and what brings
- * a database's schema up to date.
- */
-export async function ormOptions(url: string): Promise<Options> {
-  const target = parseDatabaseUrl(url)
-  const [{ Migration, Migrator }, { ENTITIES }, { MIGRATIONS }] = await Promise.all([
-    import('@mikro-orm/migrations'),
-    import('./entities.js'),
-    import('./migrations/index.js'),
-  ])
-  const common: Options = {
-    entities: ENTITIES,
-    extensions: [Migrator],
-    migrations: {
-      migrationsList: MIGRATIONS.map(({ name, class: Schema }) => ({
-        name,
-        class: class extends Migration {
-          override async up(): Promise<void> {
-            for (const sql of await new Schema().statements(this.getKnex())) this.addSql(sql)
-          }
-        },
-      })),
-      snapshot: false,
-      transactional: true,
-      silent: true,
-      tableName: MIGRATIONS_TABLE,
-    },
-    allowGlobalContext: false,
-    debug: false,
-    discovery: { warnWhenNoEntities: false },
-  }
-  if (target.kind === 'postgres') {
-    const { PostgreSqlDriver } = await import('@mikro-orm/postgresql')
-    return { ...common, driver: PostgreSqlDriver, clientUrl: target.location, pool: { min: 1, max: 10 } }
-  }
-  const { BetterSqliteDriver } = await import('@mikro-orm/better-sqlite')
-  return { ...common, driver: BetterSqliteDriver, dbName: target.location }
-}
-
-const MIGRATIONS_TABLE = 'piecework_migrations'
-
-/**
- * Brings the schema up to date through MikroORM's migrator, which records each migration in
- * `piecework_migrations`. The ORM and its migrator (a good half of a start's module loading) load
- * only when a migration is pending: a new database, or one older than this version. A server
- * restarting on its own database reads the table once and goes on.
- */
-async function migrate(url: string, knex: Knex): Promise<void> {
-  const { MIGRATIONS } = await import('./migrations/index.js')
-  const applied = (await knex.schema.hasTable(MIGRATIONS_TABLE))
-    ? new Set((await knex(MIGRATIONS_TABLE).select('name')).map((row: { name: string }) => row.name))
-    : new Set<string>()
-  if (MIGRATIONS.every(({ name }) => applied.has(name))) return
-  const { MikroORM } = await import('@mikro-orm/core')
-  const orm = await MikroORM.init(await ormOptions(url))
-  try {
-    await orm.getMigrator().up()
-  } finally {
-    await orm.close(true)
-  }
-}
+import { createSchema, migrate } from './migrate.js'
 
 /** The part of a `better-sqlite3` connection that the checkpoint writer uses. */
 export interface SqliteConnection {
@@ -205,7 +119,7 @@ async function connect(url: string, options: { migrate?: boolean }): Promise<Dat
     const knex = createKnex({ client: 'pg', connection: target.location, pool: { min: 1, max: 10 } })
     try {
       await knex.raw('select 1')
-      if (options.migrate !== false) await migrate(url, knex)
+      if (options.migrate !== false) await migrate(url, knex, 'postgres')
     } catch (error) {
       await knex.destroy()
       throw error
@@ -220,7 +134,7 @@ async function connect(url: string, options: { migrate?: boolean }): Promise<Dat
   })
   try {
     const sqlite = await tuneSqlite(knex)
-    if (options.migrate !== false) await migrate(url, knex)
+    if (options.migrate !== false) await migrate(url, knex, 'sqlite')
     return { kind: 'sqlite', knex, sqlite, close: () => knex.destroy() }
   } catch (error) {
     await knex.destroy()
@@ -243,25 +157,17 @@ async function tuneSqlite(knex: Knex): Promise<SqliteConnection> {
 }
 
 /**
- * An in-memory SQLite database: nothing in it outlives the process, so there is no history of
- * migrations to keep, and the ORM's migrator (a third of `piecework run`'s start) would only make
- * the schema, which the migrations' statements make alike at once (test/store/schema.test.ts).
+ * An in-memory SQLite database: nothing in it outlives the process, and it is new, so it gets every
+ * migration at once, as a new file does.
  */
 async function openInMemory(): Promise<Database> {
-  const [{ default: createKnex }, { MIGRATIONS }] = await Promise.all([
-    import('knex'),
-    import('./migrations/index.js'),
-  ])
+  const { default: createKnex } = await import('knex')
   const knex = createKnex({
     client: 'better-sqlite3',
     connection: { filename: ':memory:' },
     useNullAsDefault: true,
   })
   const sqlite = await tuneSqlite(knex)
-  const statements: string[] = []
-  for (const { class: Schema } of MIGRATIONS) statements.push(...(await new Schema().statements(knex)))
-  sqlite.transaction(() => {
-    for (const sql of statements) sqlite.prepare(sql).run()
-  })()
+  await createSchema(knex, 'sqlite')
   return { kind: 'sqlite', knex, sqlite, close: () => knex.destroy() }
 }

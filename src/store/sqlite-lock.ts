@@ -7,7 +7,7 @@ import { mkdirSync } from 'node:fs'
 import { createRequire } from 'node:module'
 import { dirname } from 'node:path'
 import { EngineError } from '../errors.js'
-import { parseDatabaseUrl } from './orm.js'
+import { parseDatabaseUrl } from './database-url.js'
 
 /** The little of a better-sqlite3 connection that holding a lock takes. */
 interface LockConnection {
