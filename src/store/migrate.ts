@@ -57,19 +57,25 @@ export async function ormOptions(url: string): Promise<Options> {
   return { ...common, driver: BetterSqliteDriver, dbName: target.location }
 }
 
+/**
+ * Where MikroORM's migrator keeps its table: PostgreSQL's default schema; SQLite has none, and
+ * knex's `withSchema` takes none as no schema (its type says string).
+ */
+const tableSchema = (kind: DatabaseKind) => (kind === 'postgres' ? PG_SCHEMA : undefined) as string
+
 /** The migrations a database has, or undefined when it has no table of them: a new database. */
 async function applied(knex: Knex | Knex.Transaction, kind: DatabaseKind): Promise<Set<string> | undefined> {
-  const schema = kind === 'postgres' ? knex.schema.withSchema(PG_SCHEMA) : knex.schema
-  if (!(await schema.hasTable(MIGRATIONS_TABLE))) return undefined
-  const table = kind === 'postgres' ? knex(MIGRATIONS_TABLE).withSchema(PG_SCHEMA) : knex(MIGRATIONS_TABLE)
-  return new Set((await table.select('name')).map((row: { name: string }) => row.name))
+  const schema = tableSchema(kind)
+  if (!(await knex.schema.withSchema(schema).hasTable(MIGRATIONS_TABLE))) return undefined
+  const rows = await knex(MIGRATIONS_TABLE).withSchema(schema).select('name')
+  return new Set(rows.map((row: { name: string }) => row.name))
 }
 
 /**
  * Every migration at once, in one transaction, and their record, unless another process made the
  * schema first (then false).
  */
-export async function createSchema(knex: Knex, kind: DatabaseKind): Promise<boolean> {
+async function createSchema(knex: Knex, kind: DatabaseKind): Promise<boolean> {
   const { MIGRATIONS } = await import('./migrations/index.js')
   return knex.transaction(async (trx) => {
     if (kind === 'postgres') await trx.raw('select pg_advisory_xact_lock(?)', [SCHEMA_LOCK])
@@ -78,14 +84,15 @@ export async function createSchema(knex: Knex, kind: DatabaseKind): Promise<bool
       for (const sql of await new Schema().statements(trx)) await trx.raw(sql)
     }
     // the table as MikroORM's migrator makes it (its MigrationStorage.ensureTable)
-    const schema = kind === 'postgres' ? trx.schema.withSchema(PG_SCHEMA) : trx.schema
-    await schema.createTable(MIGRATIONS_TABLE, (table) => {
+    const schema = tableSchema(kind)
+    await trx.schema.withSchema(schema).createTable(MIGRATIONS_TABLE, (table) => {
       table.increments()
       table.string('name')
       table.dateTime('executed_at').defaultTo(trx.fn.now())
     })
-    const table = kind === 'postgres' ? trx(MIGRATIONS_TABLE).withSchema(PG_SCHEMA) : trx(MIGRATIONS_TABLE)
-    await table.insert(MIGRATIONS.map(({ name }) => ({ name })))
+    await trx(MIGRATIONS_TABLE)
+      .withSchema(schema)
+      .insert(MIGRATIONS.map(({ name }) => ({ name })))
     return true
   })
 }

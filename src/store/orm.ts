@@ -7,7 +7,7 @@ import { dirname } from 'node:path'
 import type { Knex } from '@mikro-orm/knex'
 import { type DatabaseKind, parseDatabaseUrl } from './database-url.js'
 import { openFailure } from './faults.js'
-import { createSchema, migrate } from './migrate.js'
+import { migrate } from './migrate.js'
 
 /** The part of a `better-sqlite3` connection that the checkpoint writer uses. */
 export interface SqliteConnection {
@@ -112,30 +112,22 @@ export async function openDatabase(url: string, options: { migrate?: boolean } =
 }
 
 async function connect(url: string, options: { migrate?: boolean }): Promise<Database> {
-  const target = parseDatabaseUrl(url)
-  if (target.location === ':memory:') return openInMemory()
+  const { kind, location } = parseDatabaseUrl(url)
+  // an in-memory database is new at each open: it always gets its schema
+  const inMemory = location === ':memory:'
+  if (kind === 'sqlite' && !inMemory) mkdirSync(dirname(location), { recursive: true })
   const { default: createKnex } = await import('knex')
-  if (target.kind === 'postgres') {
-    const knex = createKnex({ client: 'pg', connection: target.location, pool: { min: 1, max: 10 } })
-    try {
-      await knex.raw('select 1')
-      if (options.migrate !== false) await migrate(url, knex, 'postgres')
-    } catch (error) {
-      await knex.destroy()
-      throw error
-    }
-    return { kind: 'postgres', knex, close: () => knex.destroy() }
-  }
-  mkdirSync(dirname(target.location), { recursive: true })
-  const knex = createKnex({
-    client: 'better-sqlite3',
-    connection: { filename: target.location },
-    useNullAsDefault: true,
-  })
+  const knex = createKnex(
+    kind === 'postgres'
+      ? { client: 'pg', connection: location, pool: { min: 1, max: 10 } }
+      : { client: 'better-sqlite3', connection: { filename: location }, useNullAsDefault: true },
+  )
   try {
-    const sqlite = await tuneSqlite(knex)
-    if (options.migrate !== false) await migrate(url, knex, 'sqlite')
-    return { kind: 'sqlite', knex, sqlite, close: () => knex.destroy() }
+    const sqlite = kind === 'sqlite' ? await tuneSqlite(knex) : undefined
+    if (options.migrate !== false || inMemory) await migrate(url, knex, kind)
+    // connect now all the same: an unreachable database fails at its open
+    else if (!sqlite) await knex.raw('select 1')
+    return { kind, knex, sqlite, close: () => knex.destroy() }
   } catch (error) {
     await knex.destroy()
     throw error
@@ -154,20 +146,4 @@ async function tuneSqlite(knex: Knex): Promise<SqliteConnection> {
   const sqlite = (await knex.client.acquireConnection()) as SqliteConnection
   await knex.client.releaseConnection(sqlite)
   return sqlite
-}
-
-/**
- * An in-memory SQLite database: nothing in it outlives the process, and it is new, so it gets every
- * migration at once, as a new file does.
- */
-async function openInMemory(): Promise<Database> {
-  const { default: createKnex } = await import('knex')
-  const knex = createKnex({
-    client: 'better-sqlite3',
-    connection: { filename: ':memory:' },
-    useNullAsDefault: true,
-  })
-  const sqlite = await tuneSqlite(knex)
-  await createSchema(knex, 'sqlite')
-  return { kind: 'sqlite', knex, sqlite, close: () => knex.destroy() }
 }

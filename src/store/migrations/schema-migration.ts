@@ -1,6 +1,6 @@
 // The base of the engine's migrations: schema changes written with the knex schema builder, so that
-// one migration serves both databases. Free of the ORM: MikroORM's migrator runs them on a database
-// that lasts (orm.ts wraps each in its Migration), and an in-memory database gets them all at once.
+// one migration serves both databases. Free of the ORM: a new database gets them all at once, and
+// MikroORM's migrator runs those an older one lacks, each wrapped in its Migration (../migrate.ts).
 import type { Knex } from '@mikro-orm/knex'
 
 type SchemaChange = (schema: Knex.SchemaBuilder) => Knex.SchemaBuilder
