@@ -9,9 +9,10 @@ RUN apt-get update \
 COPY package.json package-lock.json tsconfig.json tsconfig.build.json mikro-orm.config.ts ./
 COPY src ./src
 COPY pieces ./pieces
-# the run monitor (docs/ui.md): built into dist/ui by `npm run build`
+# the run monitor (docs/ui.md), built into dist/ui, and the bundles of the packages every start
+# loads, built into dist/vendor, by `npm run build`
 COPY ui ./ui
-COPY scripts/build-ui.mjs ./scripts/build-ui.mjs
+COPY scripts/build-ui.mjs scripts/build-vendor.mjs ./scripts/
 # `npm ci` runs `prepare`, which compiles into dist/
 RUN npm ci --no-audit --no-fund && npm prune --omit=dev
 

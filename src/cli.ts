@@ -1,11 +1,10 @@
 #!/usr/bin/env node
-// The command line: serve | run | validate | migrate here, and the commands that drive a running
-// server (src/commands/remote). Only wiring; the work is in src/commands.
-import { Command, CommanderError, Option } from 'commander'
-import { RemoteError } from './commands/remote/client.js'
 import { addRemoteCommands } from './commands/remote/index.js'
 import { isEngineError, ValidationError } from './errors.js'
 import type { PieceSource } from './piece-sdk/sources.js'
+// The command line: serve | run | validate | migrate here, and the commands that drive a running
+// server (src/commands/remote). Only wiring; the work is in src/commands.
+import { Command, CommanderError, Option } from './vendor/commander.js'
 import { PACKAGE_VERSION } from './version.js'
 
 /** A repeatable option's values, in the order given. */
@@ -148,6 +147,7 @@ main(process.argv.slice(2))
     },
     async (error: unknown) => {
       const { formatProblems } = await import('./commands/validate.js')
+      const { RemoteError } = await import('./commands/remote/client.js')
       if (error instanceof RemoteError) {
         process.stderr.write(`piecework: ${formatProblems(error.message, error.details)}\n`)
         process.exitCode = error.exit

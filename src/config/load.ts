@@ -2,9 +2,9 @@
 // overrides (and `PORT`), validated as a whole so that every bad key is named at once.
 import { existsSync, readFileSync } from 'node:fs'
 import * as v from 'valibot'
-import { parse } from 'yaml'
 import { issuesToProblems } from '../definition/issues.js'
 import { ValidationError } from '../errors.js'
+import { parse } from '../vendor/yaml.js'
 import { type Config, ConfigSchema } from './schema.js'
 
 export const DEFAULT_CONFIG_FILE = 'config/piecework.yaml'

@@ -1,7 +1,7 @@
 // The secrets `piecework run` may use: those of the configuration file that `serve` would read.
 import { existsSync, readFileSync } from 'node:fs'
-import { parse } from 'yaml'
 import { ValidationError } from '../errors.js'
+import { parse } from '../vendor/yaml.js'
 import { DEFAULT_CONFIG_FILE, parseConfig } from './load.js'
 
 /**

@@ -1,7 +1,7 @@
 // Reading definitions from text and files: YAML (which also reads JSON), errors naming the line.
 import { readFile } from 'node:fs/promises'
-import { parseDocument } from 'yaml'
 import { ValidationError } from '../errors.js'
+import { parseDocument } from '../vendor/yaml.js'
 import { checkValueLimits, MAX_NESTING } from './value-limits.js'
 
 /** Values a definition may hold once its aliases are expanded: never fewer than its text has characters. */

@@ -1,7 +1,8 @@
 // `{{ steps.<id>... }}` naming a step the workflow does not have would read null at run time, with
 // no word: such references are found at deploy time instead, from the expressions' syntax trees.
-import jsonata from 'jsonata'
+
 import type { Problem } from '../errors.js'
+import { jsonata } from '../vendor/jsonata.js'
 import { didYouMean } from './suggest.js'
 import { splitTemplate } from './template.js'
 

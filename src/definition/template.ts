@@ -2,7 +2,7 @@
 // when a step's props are resolved. A string that is exactly one `{{ }}` keeps the value's type;
 // otherwise each expression is interpolated as text. Expressions run on the engine's own thread, so
 // each evaluation is bounded in time, depth, sequence length and result size.
-import jsonata from 'jsonata'
+import { type JsonataExpression, jsonata } from '../vendor/jsonata.js'
 import { EVALUATE, plainPath, readPlainPath } from './plain-path.js'
 
 export interface ExpressionLimits {
@@ -39,7 +39,7 @@ export function expressionLimits(given: Partial<ExpressionLimits> = {}): Express
 
 export type Expression = {
   source: string
-  compiled: jsonata.Expression
+  compiled: JsonataExpression
   limits: ExpressionLimits
   /** The names of a plain path (`input.name`): read without JSONata where that is the same. */
   path?: string[]
@@ -124,7 +124,7 @@ function findClose(text: string, from: number): number {
 
 function compileExpression(source: string, path: string, limits: ExpressionLimits): Expression {
   const guardrails = { timeout: limits.timeoutMs, stack: limits.maxDepth, sequence: limits.maxSequence }
-  let compiled: jsonata.Expression
+  let compiled: JsonataExpression
   try {
     compiled = jsonata(source, guardrails)
   } catch (error) {

@@ -8,7 +8,6 @@ import { PACKAGE_VERSION } from '../version.js'
 import { apiKeyAuth } from './auth.js'
 import { errorBody, handleError } from './errors.js'
 import { engineMetrics } from './metrics.js'
-import { openApiDocument } from './openapi.js'
 import { refuseNul } from './refuse-nul.js'
 import { hookRoutes } from './routes/hooks.js'
 import { runRoutes } from './routes/runs.js'
@@ -71,8 +70,12 @@ export function createApp(engine: Engine, options: AppOptions): Hono {
   app.get('/metrics', async (c) =>
     c.text(await metrics.metrics(), 200, { 'content-type': metrics.contentType }),
   )
-  const openapi = openApiDocument(PACKAGE_VERSION)
-  app.get('/openapi.json', (c) => c.json(openapi))
+  // built at its first request, not in the server's start (it is the JSON Schema of every body)
+  let openapi: Promise<object> | undefined
+  app.get('/openapi.json', async (c) => {
+    openapi ??= import('./openapi.js').then(({ openApiDocument }) => openApiDocument(PACKAGE_VERSION))
+    return c.json(await openapi)
+  })
   if (options.webhooks) app.route('/hooks', hookRoutes(engine, options.webhooks))
   // a signed link is its own authorisation: no API key
   app.route('/signals', signalLinkRoutes(engine, options.signalLinks))

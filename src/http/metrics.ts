@@ -1,9 +1,10 @@
 // Prometheus metrics: runs started, finished and pruned, step durations, the pool's queue and use,
 // and the process's own (event-loop lag among them).
-import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client'
+
 import { RUN_ENDED, STEP_ENDED } from '../model/status.js'
 import type { Engine } from '../runtime/engine.js'
 import { type RunPruner, STATUSES } from '../runtime/run-pruner.js'
+import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from '../vendor/prom-client.js'
 
 export function engineMetrics(
   engine: Engine,

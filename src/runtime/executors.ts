@@ -1,12 +1,12 @@
 // The places where steps run besides the engine's thread: its own worker pool (trusted built-ins)
 // and the sandbox processes (user code, pieces from packages). Each starts when first needed, or
 // when `warmUp` asks (a server, once it can answer), so that neither is in a start's critical path
-// and a command that fails early never starts a thread it would have to stop half-loaded. The
-// sandbox processes may also start early (`startSandbox`): a process, unlike a thread, is killed
-// at once.
+// and a command that fails early never starts a thread it would have to stop half-loaded; the pool's
+// module (Piscina) is loaded only then too. The sandbox processes may also start early
+// (`startSandbox`): a process, unlike a thread, is killed at once.
 import type { Credentials } from '../piece-sdk/define.js'
 import { type SandboxEvent, SandboxPool } from '../sandbox/sandbox-pool.js'
-import { type LogSink, WorkerPool } from '../workers/pool.js'
+import type { LogSink, WorkerPool } from '../workers/pool.js'
 import { LeaseDeadline, type StepReply, type StepTask } from '../workers/protocol.js'
 
 export interface ExecutorOptions {
@@ -25,6 +25,7 @@ export interface ExecutorOptions {
 
 export class Executors {
   private workerPool: WorkerPool | undefined
+  private poolStart: Promise<WorkerPool> | undefined
   private sandboxPool: SandboxPool | undefined
   private closed = false
   /**
@@ -35,15 +36,19 @@ export class Executors {
 
   constructor(private readonly options: ExecutorOptions) {}
 
-  get pool(): WorkerPool {
-    this.workerPool ??= new WorkerPool({
-      threads: this.options.threads,
-      memoryLimitMb: this.options.memoryLimitMb,
-      pieceFiles: this.options.pieceFiles,
-      credentials: this.options.credentials,
-      leaseDeadline: this.leaseDeadline.buffer,
+  /** The worker pool, started at the first call. */
+  pool(): Promise<WorkerPool> {
+    this.poolStart ??= import('../workers/pool.js').then(({ WorkerPool }) => {
+      this.workerPool = new WorkerPool({
+        threads: this.options.threads,
+        memoryLimitMb: this.options.memoryLimitMb,
+        pieceFiles: this.options.pieceFiles,
+        credentials: this.options.credentials,
+        leaseDeadline: this.leaseDeadline.buffer,
+      })
+      return this.workerPool
     })
-    return this.workerPool
+    return this.poolStart
   }
 
   get sandbox(): SandboxPool {
@@ -66,13 +71,17 @@ export class Executors {
     log: LogSink,
   ): Promise<StepReply> {
     if (this.closed) return Promise.resolve({ ok: false, error: STOPPED })
-    return where === 'pool' ? this.pool.run(task, signal, log) : this.sandbox.run(task, signal, log)
+    if (where === 'sandbox') return this.sandbox.run(task, signal, log)
+    return this.pool().then((pool) =>
+      this.closed ? { ok: false, error: STOPPED } : pool.run(task, signal, log),
+    )
   }
 
   /** Starts both now, so that the first steps find them ready. */
   warmUp(): void {
     if (this.closed) return
-    void this.pool
+    // a pool that cannot start says so to the first step given to it
+    this.pool().catch(() => {})
     void this.sandbox
   }
 
@@ -118,7 +127,7 @@ export class Executors {
 
   async close(): Promise<void> {
     this.closed = true
-    await Promise.all([this.workerPool?.close(), this.sandboxPool?.close()])
+    await Promise.all([this.poolStart?.then((pool) => pool.close()), this.sandboxPool?.close()])
   }
 }
 

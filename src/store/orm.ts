@@ -116,7 +116,7 @@ async function connect(url: string, options: { migrate?: boolean }): Promise<Dat
   // an in-memory database is new at each open: it always gets its schema
   const inMemory = location === ':memory:'
   if (kind === 'sqlite' && !inMemory) mkdirSync(dirname(location), { recursive: true })
-  const { default: createKnex } = await import('knex')
+  const { knex: createKnex } = await import('../vendor/knex.js')
   const knex = createKnex(
     kind === 'postgres'
       ? { client: 'pg', connection: location, pool: { min: 1, max: 10 } }

@@ -3,10 +3,9 @@
 // data or one clear error whose exit code says whose fault it is.
 import createClient from 'openapi-fetch'
 import type { paths } from '../../http/api-types.gen.js'
+import { DEFAULT_SERVER } from './server.js'
 
 export type ApiClient = ReturnType<typeof createClient<paths>>
-
-export const DEFAULT_SERVER = 'http://127.0.0.1:3000'
 
 export interface RemoteOptions {
   server?: string

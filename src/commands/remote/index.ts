@@ -1,13 +1,11 @@
 // The commands that drive a running server (`workflows`, `start`, `runs`, `secrets`), as commander
-// commands; each action answers its exit code through `done`.
-import { type Command, InvalidArgumentError, Option } from 'commander'
+// commands; each action answers its exit code through `done`. What they do (actions.ts, with the
+// HTTP client) is loaded only when one of them runs, so that no other command pays for it.
 import { RUN_STATUSES } from '../../model/status.js'
-import { connect, DEFAULT_SERVER } from './client.js'
-import { followLogs } from './logs.js'
+import { type Command, InvalidArgumentError, Option } from '../../vendor/commander.js'
+import type * as Actions from './actions.js'
 import { type Format, stdout, type Write } from './output.js'
-import { cancelRun, getRun, listRuns, retryRun, signalRun, startRun } from './runs.js'
-import { deleteSecret, listSecrets, secretValue, setSecret } from './secrets.js'
-import { deleteWorkflow, deployWorkflows, getWorkflow, listWorkflows, pauseWorkflow } from './workflows.js'
+import { DEFAULT_SERVER } from './server.js'
 
 interface Common {
   server?: string
@@ -39,22 +37,21 @@ function remote(command: Command): Command {
 
 export function addRemoteCommands(program: Command, done: (code: number) => void): void {
   const act =
-    <A extends unknown[]>(fn: (...args: A) => Promise<number>) =>
+    <A extends unknown[]>(fn: (r: typeof Actions, ...args: A) => Promise<number>) =>
     async (...args: A) =>
-      done(await fn(...args))
-  const link = (o: Common) => connect(o)
+      done(await fn(await import('./actions.js'), ...args))
 
   const workflows = program
     .command('workflows')
     .description("the server's workflows: list, get, deploy, delete, pause, resume")
   remote(workflows.command('list').description('list workflows (their current versions)')).action(
-    act((o: Common) => listWorkflows(link(o), o.output, stdout)),
+    act((r, o: Common) => r.listWorkflows(r.connect(o), o.output, stdout)),
   )
   remote(workflows.command('get').description('show a workflow and its steps').argument('<id>'))
     .option('--version <n>', 'an older version', wholeNumber)
     .action(
-      act((id: string, o: Common & { version?: number }) =>
-        getWorkflow(link(o), id, o.version, o.output, stdout),
+      act((r, id: string, o: Common & { version?: number }) =>
+        r.getWorkflow(r.connect(o), id, o.version, o.output, stdout),
       ),
     )
   remote(
@@ -62,15 +59,17 @@ export function addRemoteCommands(program: Command, done: (code: number) => void
       .command('deploy')
       .description('create or update workflows from files (folders: every .yaml, .yml, .json in them)')
       .argument('<path...>'),
-  ).action(act((paths: string[], o: Common) => deployWorkflows(link(o), paths, o.output, stdout, stderr)))
+  ).action(
+    act((r, paths: string[], o: Common) => r.deployWorkflows(r.connect(o), paths, o.output, stdout, stderr)),
+  )
   remote(
     workflows.command('delete').description('delete a workflow and its triggers').argument('<id>'),
-  ).action(act((id: string, o: Common) => deleteWorkflow(link(o), id, stdout)))
+  ).action(act((r, id: string, o: Common) => r.deleteWorkflow(r.connect(o), id, stdout)))
   remote(
     workflows.command('pause').description('pause a workflow: its triggers start no runs').argument('<id>'),
-  ).action(act((id: string, o: Common) => pauseWorkflow(link(o), id, true, o.output, stdout)))
+  ).action(act((r, id: string, o: Common) => r.pauseWorkflow(r.connect(o), id, true, o.output, stdout)))
   remote(workflows.command('resume').description('resume a paused workflow').argument('<id>')).action(
-    act((id: string, o: Common) => pauseWorkflow(link(o), id, false, o.output, stdout)),
+    act((r, id: string, o: Common) => r.pauseWorkflow(r.connect(o), id, false, o.output, stdout)),
   )
 
   remote(program.command('start').description('start a run of a workflow').argument('<workflow>'))
@@ -82,8 +81,8 @@ export function addRemoteCommands(program: Command, done: (code: number) => void
     .option('-f, --follow', "then print the run's log lines until it ends; exit 0 only when it succeeded")
     .option('-q, --quiet', 'print only the run id')
     .action(
-      act((id: string, o: Common & Parameters<typeof startRun>[2]) =>
-        startRun(link(o), id, o, o.output, stdout, stderr),
+      act((r, id: string, o: Common & Parameters<typeof Actions.startRun>[2]) =>
+        r.startRun(r.connect(o), id, o, o.output, stdout, stderr),
       ),
     )
 
@@ -96,13 +95,15 @@ export function addRemoteCommands(program: Command, done: (code: number) => void
     .option('--limit <n>', 'how many (default 50, at most 500)', wholeNumber)
     .option('--cursor <cursor>', 'the next page, as the last one said')
     .action(
-      act((o: Common & Parameters<typeof listRuns>[1]) => listRuns(link(o), o, o.output, stdout, stderr)),
+      act((r, o: Common & Parameters<typeof Actions.listRuns>[1]) =>
+        r.listRuns(r.connect(o), o, o.output, stdout, stderr),
+      ),
     )
   remote(runs.command('get').description('show a run and its steps').argument('<id>'))
     .option('--wait <duration>', 'wait up to this long for it to end; exit 0 only when it succeeded')
     .action(
-      act((id: string, o: Common & { wait?: string }) =>
-        getRun(link(o), id, o.wait, o.output, stdout, stderr),
+      act((r, id: string, o: Common & { wait?: string }) =>
+        r.getRun(r.connect(o), id, o.wait, o.output, stdout, stderr),
       ),
     )
   remote(
@@ -110,26 +111,28 @@ export function addRemoteCommands(program: Command, done: (code: number) => void
   )
     .option('-f, --follow', 'go on until the run ends; exit 0 succeeded, 1 failed or cancelled')
     .action(
-      act((id: string, o: Common & { follow?: boolean }) => followLogs(link(o), id, o, o.output, stdout)),
+      act((r, id: string, o: Common & { follow?: boolean }) =>
+        r.followLogs(r.connect(o), id, o, o.output, stdout),
+      ),
     )
   remote(runs.command('cancel').description('cancel a run that has not ended').argument('<id>')).action(
-    act((id: string, o: Common) => cancelRun(link(o), id, o.output, stdout)),
+    act((r, id: string, o: Common) => r.cancelRun(r.connect(o), id, o.output, stdout)),
   )
   remote(
     runs.command('retry').description('go on from the failed steps of a failed run').argument('<id>'),
-  ).action(act((id: string, o: Common) => retryRun(link(o), id, o.output, stdout)))
+  ).action(act((r, id: string, o: Common) => r.retryRun(r.connect(o), id, o.output, stdout)))
   remote(runs.command('signal').description('send a run a signal').argument('<id>').argument('<name>'))
     .option('--data <json>', 'the signal data: JSON, or @file.json (default null)')
     .action(
-      act((id: string, name: string, o: Common & { data?: string }) =>
-        signalRun(link(o), id, name, o.data, o.output, stdout),
+      act((r, id: string, name: string, o: Common & { data?: string }) =>
+        r.signalRun(r.connect(o), id, name, o.data, o.output, stdout),
       ),
     )
   const secrets = program
     .command('secrets')
     .description("the server's named secrets: list (names only), set, delete")
   remote(secrets.command('list').description('list secrets: names, sources and dates, never values')).action(
-    act((o: Common) => listSecrets(link(o), o.output, stdout)),
+    act((r, o: Common) => r.listSecrets(r.connect(o), o.output, stdout)),
   )
   remote(
     secrets
@@ -139,11 +142,11 @@ export function addRemoteCommands(program: Command, done: (code: number) => void
   )
     .option('--from-env <var>', 'take the value from this environment variable instead')
     .action(
-      act(async (name: string, o: Common & { fromEnv?: string }) =>
-        setSecret(link(o), name, await secretValue(o), o.output, stdout),
+      act(async (r, name: string, o: Common & { fromEnv?: string }) =>
+        r.setSecret(r.connect(o), name, await r.secretValue(o), o.output, stdout),
       ),
     )
   remote(secrets.command('delete').description('delete a stored secret').argument('<name>')).action(
-    act((name: string, o: Common) => deleteSecret(link(o), name, stdout)),
+    act((r, name: string, o: Common) => r.deleteSecret(r.connect(o), name, stdout)),
   )
 }

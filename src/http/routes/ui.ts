@@ -22,7 +22,8 @@ const CSP =
 interface Asset {
   type: string
   body: Uint8Array
-  gzip: Uint8Array
+  /** Compressed at the first request that accepts it, not in the server's start. */
+  gzip?: Uint8Array
 }
 
 /** dist/ui of the package this file belongs to, from the source tree and the compiled one alike. */
@@ -41,7 +42,7 @@ function loadAssets(dir: string): Map<string, Asset> {
     const type = TYPES[extname(file)]
     if (!type) continue
     const body = readFileSync(file)
-    assets.set(`/${relative(dir, file).split('\\').join('/')}`, { type, body, gzip: gzipSync(body) })
+    assets.set(`/${relative(dir, file).split('\\').join('/')}`, { type, body })
   }
   return assets
 }
@@ -64,8 +65,10 @@ export function uiRoutes(dir = defaultUiDir()): Hono {
       headers['content-security-policy'] = CSP
       headers['referrer-policy'] = 'no-referrer'
     }
-    if (gzip) headers['content-encoding'] = 'gzip'
-    return new Response(gzip ? asset.gzip : asset.body, { headers })
+    if (!gzip) return new Response(asset.body, { headers })
+    headers['content-encoding'] = 'gzip'
+    asset.gzip ??= gzipSync(asset.body)
+    return new Response(asset.gzip, { headers })
   }
 
   app.get('/', (c) => {
