@@ -31,7 +31,7 @@ function packagesOf(files: string[]): Set<string> {
     files
       .filter((file) => file.includes(marker))
       .map((file) => {
-        const [scope, name] = file.slice(file.lastIndexOf(marker) + marker.length).split(sep)
+        const [scope = '', name = ''] = file.slice(file.lastIndexOf(marker) + marker.length).split(sep)
         return scope.startsWith('@') ? `${scope}/${name}` : scope
       }),
   )
