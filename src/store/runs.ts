@@ -79,13 +79,8 @@ export async function readRun(
   id: string,
   stepOrder: (workflowId: string, version: number) => Promise<string[]>,
 ) {
-  const run = await reads.first<RunRow>('select * from runs where id = ?', [id])
-  if (!run) throw new NotFoundError(`run '${id}' does not exist`)
-  const rows = await reads.all<Record<string, unknown>>('select * from step_states where run_id = ?', [id])
+  const { run, rows, tallies } = await readRows(reads, id)
   const byId = new Map(rows.map((r) => [r.step_id as string, r]))
-  const tallies = rows.some((r) => r.items_total !== null && r.items_total !== undefined)
-    ? await itemTallies(reads, id)
-    : undefined
   const order = await stepOrder(run.workflow_id, Number(run.workflow_version))
   const steps: StepView[] = order.map((stepId) => {
     const r = byId.get(stepId)
@@ -140,6 +135,28 @@ export async function readRun(
     steps,
   }
   return view
+}
+
+/** Reads past a status that changed between them are taken again, this many times at most. */
+const CONSISTENT_READ_TRIES = 5
+
+/**
+ * The rows of a run, its steps and its items' tallies. They come from separate statements (on
+ * PostgreSQL, maybe on two connections), and a checkpoint committed between them would pair the
+ * run's old status with its steps' new ones (a step `waiting` in a run still `running`): the run's
+ * status, read again after the rest, tells, and then they are read again.
+ */
+async function readRows(reads: HotReads, id: string) {
+  for (let tries = 1; ; tries++) {
+    const run = await reads.first<RunRow>('select * from runs where id = ?', [id])
+    if (!run) throw new NotFoundError(`run '${id}' does not exist`)
+    const rows = await reads.all<Record<string, unknown>>('select * from step_states where run_id = ?', [id])
+    const tallies = rows.some((r) => r.items_total !== null && r.items_total !== undefined)
+      ? await itemTallies(reads, id)
+      : undefined
+    const after = await reads.first<Pick<RunRow, 'status'>>('select status from runs where id = ?', [id])
+    if (after?.status === run.status || tries === CONSISTENT_READ_TRIES) return { run, rows, tallies }
+  }
 }
 
 /** Ended items of each `forEach` step of a run, by outcome. */
