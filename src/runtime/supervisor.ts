@@ -115,6 +115,11 @@ export class Supervisor {
   private chainedSince = 0
   /** Steps whose action is running, with what stops it (nothing for inline steps). */
   private readonly aborts = new Map<string, AbortController | undefined>()
+  /**
+   * Checkpoints written and not yet followed by their effects. While one is, the run may not leave
+   * memory even if its state says it only waits: the timer its effects arm would outlive it.
+   */
+  private commitsInFlight = 0
   /** `steps.<id>.output` for expressions and code: every step that delivered. */
   private readonly outputs: Record<string, { output: unknown }> = {}
   private stopped = false
@@ -293,6 +298,7 @@ export class Supervisor {
     const early = !durableFirst && effects.length > 0 && effects.every((e) => this.mayPrecede(e))
     if (early) this.soon(() => this.performAll(effects))
     else this.chained = 0
+    this.commitsInFlight++
     try {
       await durable
     } catch (error) {
@@ -301,6 +307,8 @@ export class Supervisor {
       if (inserting) throw error
       this.deps.writeFailed?.(this, error)
       return
+    } finally {
+      this.commitsInFlight--
     }
     if (this.stopped) return
     for (const step of stepsTold) this.deps.observer?.step?.(this.state.id, step)
@@ -352,10 +360,10 @@ export class Supervisor {
 
   /**
    * The earliest due time of a waiting step when the run only waits (Infinity when it waits only
-   * for signals); undefined when something runs.
+   * for signals); undefined when something runs or a checkpoint's effects are still to come.
    */
   nextWake(): number | undefined {
-    if (this.state.status !== 'waiting' || this.aborts.size > 0) return undefined
+    if (this.state.status !== 'waiting' || this.aborts.size > 0 || this.commitsInFlight > 0) return undefined
     let next = Number.POSITIVE_INFINITY
     for (const step of this.state.steps.values()) {
       if (step.status === 'waiting' && step.wakeAt !== undefined) next = Math.min(next, step.wakeAt)
