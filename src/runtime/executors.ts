@@ -127,7 +127,9 @@ export class Executors {
 
   async close(): Promise<void> {
     this.closed = true
-    await Promise.all([this.poolStart?.then((pool) => pool.close()), this.sandboxPool?.close()])
+    // a pool that could not start has nothing to close
+    const pool = this.poolStart?.then((started) => started.close(), () => {})
+    await Promise.all([pool, this.sandboxPool?.close()])
   }
 }
 
