@@ -128,7 +128,10 @@ export class Executors {
   async close(): Promise<void> {
     this.closed = true
     // a pool that could not start has nothing to close
-    const pool = this.poolStart?.then((started) => started.close(), () => {})
+    const pool = this.poolStart?.then(
+      (started) => started.close(),
+      () => {},
+    )
     await Promise.all([pool, this.sandboxPool?.close()])
   }
 }
