@@ -10,6 +10,8 @@ import type { Options } from '@mikro-orm/core'
 import type { Knex } from '@mikro-orm/knex'
 import { type DatabaseKind, parseDatabaseUrl } from './database-url.js'
 
+type Migrations = typeof import('./migrations/index.js')['MIGRATIONS']
+
 const MIGRATIONS_TABLE = 'piecework_migrations'
 /** The schema MikroORM's migrator keeps its table in on PostgreSQL (its platform's default). */
 const PG_SCHEMA = 'public'
@@ -75,12 +77,11 @@ async function applied(knex: Knex | Knex.Transaction, kind: DatabaseKind): Promi
  * Every migration at once, in one transaction, and their record, unless another process made the
  * schema first (then false).
  */
-async function createSchema(knex: Knex, kind: DatabaseKind): Promise<boolean> {
-  const { MIGRATIONS } = await import('./migrations/index.js')
+async function createSchema(knex: Knex, kind: DatabaseKind, migrations: Migrations): Promise<boolean> {
   return knex.transaction(async (trx) => {
     if (kind === 'postgres') await trx.raw('select pg_advisory_xact_lock(?)', [SCHEMA_LOCK])
     if ((await applied(trx, kind)) !== undefined) return false
-    for (const { class: Schema } of MIGRATIONS) {
+    for (const { class: Schema } of migrations) {
       for (const sql of await new Schema().statements(trx)) await trx.raw(sql)
     }
     // the table as MikroORM's migrator makes it (its MigrationStorage.ensureTable)
@@ -92,7 +93,7 @@ async function createSchema(knex: Knex, kind: DatabaseKind): Promise<boolean> {
     })
     await trx(MIGRATIONS_TABLE)
       .withSchema(schema)
-      .insert(MIGRATIONS.map(({ name }) => ({ name })))
+      .insert(migrations.map(({ name }) => ({ name })))
     return true
   })
 }
@@ -105,7 +106,7 @@ async function createSchema(knex: Knex, kind: DatabaseKind): Promise<boolean> {
 export async function migrate(url: string, knex: Knex, kind: DatabaseKind): Promise<void> {
   const { MIGRATIONS } = await import('./migrations/index.js')
   const has = await applied(knex, kind)
-  if (has === undefined && (await createSchema(knex, kind))) return
+  if (has === undefined && (await createSchema(knex, kind, MIGRATIONS))) return
   const now = has ?? (await applied(knex, kind))
   if (MIGRATIONS.every(({ name }) => now?.has(name))) return
   const { MikroORM } = await import('@mikro-orm/core')
