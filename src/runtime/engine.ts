@@ -52,7 +52,7 @@ import { ENGINE_DEFAULTS, type EngineEvents, type EngineOptions, stepUses } from
 import { resetForRetry, restoreRunState } from './restore.js'
 import { SignalDelivery } from './signal-delivery.js'
 import { newStepState, RUN_ENDED, type RunState } from './state.js'
-import { type ChildStart, type RunLinks, Supervisor } from './supervisor.js'
+import { type ChildStart, type NewChild, type RunLinks, Supervisor } from './supervisor.js'
 import { Timers } from './timers.js'
 
 export {
@@ -191,6 +191,7 @@ export class Engine {
     }
     this.links = {
       startChild: (child) => this.startChild(child),
+      newChild: (child) => this.newChild(child),
       endedItems: (runId, stepId) => endedItems(this.db.knex, runId, stepId),
       untakenSignals: (runId) => untakenSignalsOf(this.reads, runId),
       signalUrl: options.signalUrl,
@@ -323,13 +324,7 @@ export class Engine {
       unlessPaused?: boolean
     } = {},
   ) {
-    if (!this.accepting) throw new ConflictError('the engine is shutting down')
-    // no new work that cannot be stored: the caller may try again once /ready says so
-    if (!this.writer.healthy)
-      throw new EngineError(
-        'NOT_READY',
-        'the database is away or full: the run was not accepted, try again later',
-      )
+    this.checkAccepting()
     const id = options.id ?? randomUUID()
     // a chosen id is looked up: the first steps of a run being inserted run before its row is
     // durable, and their rows must never meet a stored run of that id that this process holds
@@ -339,6 +334,34 @@ export class Engine {
     if (options.unlessPaused && (paused ?? (await this.workflows.isPaused(workflowId))))
       throw pausedError(workflowId)
     if (this.supervisors.has(id)) throw new RunExistsError(id)
+    const { row, state } = this.newRun(id, workflow, version, input, options)
+    const supervisor = this.spawn(workflow, version, state, input ?? null)
+    // the run's row goes into the checkpoint of its first steps: one commit, not two
+    const admitted = this.lines.admit(supervisor, row)
+    let status = state.status
+    try {
+      await admitted
+      // a run under a `concurrency` limit starts once its row is stored, if it finds a place
+      if (workflow.definition.concurrency !== undefined)
+        status = state.status === 'queued' ? 'queued' : 'running'
+    } catch (error) {
+      // its row is not stored: the run never existed
+      if (this.supervisors.get(id) === supervisor) this.supervisors.delete(id)
+      this.lines.next()
+      throw error
+    }
+    this.events.emit('started', id, workflow.id)
+    return { id, status }
+  }
+
+  /** The row and the first state of a run not yet stored. */
+  private newRun(
+    id: string,
+    workflow: CompiledWorkflow,
+    version: number,
+    input: unknown,
+    options: { parent?: RunState['parent']; depth?: number },
+  ): { row: NewRunRow; state: RunState } {
     const now = Date.now()
     const row: NewRunRow = {
       id,
@@ -362,23 +385,7 @@ export class Engine {
       depth: options.depth ?? 0,
       parent: options.parent,
     }
-    const supervisor = this.spawn(workflow, version, state, input ?? null)
-    // the run's row goes into the checkpoint of its first steps: one commit, not two
-    const admitted = this.lines.admit(supervisor, row)
-    let status = state.status
-    try {
-      await admitted
-      // a run under a `concurrency` limit starts once its row is stored, if it finds a place
-      if (workflow.definition.concurrency !== undefined)
-        status = state.status === 'queued' ? 'queued' : 'running'
-    } catch (error) {
-      // its row is not stored: the run never existed
-      if (this.supervisors.get(id) === supervisor) this.supervisors.delete(id)
-      this.lines.next()
-      throw error
-    }
-    this.events.emit('started', id, workflow.id)
-    return { id, status }
+    return { row, state }
   }
 
   /** Leaves a run in memory without ending it; `release` lets go of its lease for the next poll. */
@@ -662,11 +669,7 @@ export class Engine {
    * restarted after starting it): then it goes on where it is.
    */
   private async startChild(child: ChildStart): Promise<void> {
-    if (child.depth > this.options.maxDepth)
-      throw new EngineError(
-        'DEPTH_EXCEEDED',
-        `sub-workflows would nest ${child.depth} deep, over the limit of ${this.options.maxDepth} (runs.maxDepth)`,
-      )
+    this.checkDepth(child)
     try {
       await this.startRun(child.workflow, child.input, {
         id: child.id,
@@ -690,6 +693,56 @@ export class Engine {
       const why = error instanceof NotFoundError ? 'it does not exist' : (error as Error).message
       return { skipped: `workflow '${workflowId}' not started: ${why}` }
     }
+  }
+
+  /**
+   * A child run whose attempt began in this process, so that no run of its id can exist yet: its
+   * row goes into its parent's checkpoint that records the start (both durable or neither, in one
+   * commit rather than the child's before the parent's), and it starts once that checkpoint is
+   * handed to the writer, its first rows following its row. Under a `concurrency` limit it waits
+   * for its row to be stored, then for a place.
+   */
+  private async newChild(child: ChildStart): Promise<NewChild> {
+    this.checkDepth(child)
+    this.checkAccepting()
+    const { workflow, version } = await this.workflowVersion(child.workflow, child.version)
+    const { row, state } = this.newRun(child.id, workflow, version, child.input, child)
+    const limited = workflow.definition.concurrency !== undefined
+    return {
+      row,
+      begin: (durable) => {
+        if (this.supervisors.has(child.id)) return
+        const supervisor = this.spawn(workflow, version, state, child.input ?? null)
+        if (!limited) void supervisor.start()
+        durable.then(
+          () => {
+            this.events.emit('started', child.id, workflow.id)
+            if (limited) void this.lines.admit(supervisor)
+          },
+          // its row was not stored: it never existed
+          () => this.drop(supervisor, "its parent's checkpoint failed", undefined),
+        )
+      },
+    }
+  }
+
+  private checkDepth(child: ChildStart): void {
+    if (child.depth > this.options.maxDepth)
+      throw new EngineError(
+        'DEPTH_EXCEEDED',
+        `sub-workflows would nest ${child.depth} deep, over the limit of ${this.options.maxDepth} (runs.maxDepth)`,
+      )
+  }
+
+  /** New work only while it can be stored and run. */
+  private checkAccepting(): void {
+    if (!this.accepting) throw new ConflictError('the engine is shutting down')
+    // no new work that cannot be stored: the caller may try again once /ready says so
+    if (!this.writer.healthy)
+      throw new EngineError(
+        'NOT_READY',
+        'the database is away or full: the run was not accepted, try again later',
+      )
   }
 
   /** Child runs that a run waited for are cancelled when it fails or is cancelled. */

@@ -44,6 +44,15 @@ export interface ChildStart {
   depth: number
 }
 
+/**
+ * A child run not stored yet: its row is written in the parent's checkpoint that records its start,
+ * and `begin` starts it once that checkpoint is handed to the writer (`durable`: when it is stored).
+ */
+export interface NewChild {
+  row: NewRunRow
+  begin(durable: Promise<void>): void
+}
+
 /** What the v2 constructs need from the engine and the store. */
 export interface RunLinks {
   /**
@@ -51,6 +60,8 @@ export interface RunLinks {
    * EngineError (NOT_FOUND, DEPTH_EXCEEDED) when it cannot.
    */
   startChild(child: ChildStart): Promise<void>
+  /** A child run that cannot exist yet (its attempt began in this process), to be stored with the parent's checkpoint. */
+  newChild?(child: ChildStart): Promise<NewChild>
   /** The items of a `forEach` step that have ended, as checkpointed. */
   endedItems(runId: string, stepId: string): Promise<ItemRow[]>
   /** The signals of the run that no step has taken yet, oldest first. */
@@ -127,6 +138,11 @@ export class Supervisor {
   epoch = 1
   /** The `forEach` steps of the run, as they run here. */
   private readonly forEach: ForEachSteps
+  /**
+   * When each step found running as this supervisor began started (a restart, a takeover): an
+   * attempt of these may have started its child already. Any other attempt began here.
+   */
+  private readonly resumedStarts: Map<string, number | undefined>
 
   constructor(
     readonly workflow: CompiledWorkflow,
@@ -138,8 +154,11 @@ export class Supervisor {
     this.done = new Promise((resolve) => {
       this.resolveDone = resolve
     })
-    for (const step of state.steps.values())
+    this.resumedStarts = new Map()
+    for (const step of state.steps.values()) {
       if (step.handle !== undefined) this.outputs[step.id] = { output: step.output }
+      if (step.status === 'running') this.resumedStarts.set(step.id, step.startedAt)
+    }
     const self = this
     this.forEach = new ForEachSteps({
       state,
@@ -198,7 +217,7 @@ export class Supervisor {
     return this.stopped
   }
 
-  private receive(event: RunEvent, inserting?: NewRunRow): Promise<void> {
+  private receive(event: RunEvent, inserting?: NewRunRow, child?: NewChild): Promise<void> {
     if (this.stopped) return Promise.resolve()
     // an expression's error may quote a secret's value (`$number($secret('pin'))`)
     if (event.type === 'failed') event = { ...event, error: scrubValue(this.deps.links.secrets, event.error) }
@@ -207,8 +226,19 @@ export class Supervisor {
     const idle = t.changed.size === 0 && t.effects.length === 0 && runStatus === this.state.status
     if (idle && !inserting) return Promise.resolve()
     const takes = t.taken.map(({ signalId, stepId }) => this.takeRow(signalId, stepId))
+    // a new child is stored only with the step that took it (not one cancelled meanwhile)
+    const took = child && 'stepId' in event && this.state.steps.get(event.stepId)?.childRunId === child.row.id
     // a resumed step's interruption must be durable before it runs again, even a pure one
-    return this.commit(t.changed, t.effects, runStatus, inserting, event.type === 'resume', takes)
+    const durableFirst = event.type === 'resume'
+    return this.commit(
+      t.changed,
+      t.effects,
+      runStatus,
+      inserting,
+      durableFirst,
+      takes,
+      took ? child : undefined,
+    )
   }
 
   private takeRow(signalId: number, takenBy: string): SignalTake {
@@ -244,10 +274,12 @@ export class Supervisor {
     inserting?: NewRunRow,
     durableFirst = false,
     takes: SignalTake[] = [],
+    child?: NewChild,
   ): Promise<void> {
     const runChanged = previous !== this.state.status
+    const newRuns = [...(inserting ? [inserting] : []), ...(child ? [child.row] : [])]
     const checkpoint: Checkpoint = {
-      newRuns: inserting ? [inserting] : undefined,
+      newRuns: newRuns.length > 0 ? newRuns : undefined,
       steps: [...changed].map((id) => stepRow(this.state.id, this.state.steps.get(id)!)),
       takes: takes.length > 0 ? takes : undefined,
       fence: { runId: this.state.id, epoch: this.epoch },
@@ -291,6 +323,8 @@ export class Supervisor {
     }
     const runTold = runChanged || ended ? { ...this.state } : undefined
     const durable = this.deps.writer.write(checkpoint)
+    // its first rows follow its own row, into the same commit or a later one
+    child?.begin(durable)
     // A pure inline step has no effect that anyone could see before the rows before it are durable,
     // nor has stopping work whose end this checkpoint records: both may happen at once, even in a run
     // whose own row is in this checkpoint (its rows follow it into the same commit or a later one,
@@ -472,21 +506,29 @@ export class Supervisor {
         if ('error' in started)
           this.receive({ type: 'failed', stepId, error: started.error, retryable: false })
         else if (!reply.wait)
-          this.receive({
-            type: 'delivered',
-            stepId,
-            handle: 'out',
-            value: { runId: started.runId },
-            childRunId: started.runId,
-          })
+          this.receive(
+            {
+              type: 'delivered',
+              stepId,
+              handle: 'out',
+              value: { runId: started.runId },
+              childRunId: started.runId,
+            },
+            undefined,
+            started.child,
+          )
         else
-          this.receive({
-            type: 'waiting',
-            stepId,
-            value: null,
-            wait: { signal: childSignal(stepId) },
-            childRunId: started.runId,
-          })
+          this.receive(
+            {
+              type: 'waiting',
+              stepId,
+              value: null,
+              wait: { signal: childSignal(stepId) },
+              childRunId: started.runId,
+            },
+            undefined,
+            started.child,
+          )
       } else if (reply.kind === 'wait') {
         const value = JSON.parse(reply.json)
         const wait = reply.signal && { signal: reply.signal.name, key: reply.signal.key, until: reply.until }
@@ -535,21 +577,26 @@ export class Supervisor {
     reply: Extract<StepReply, { kind: 'child' }>,
     index: number | undefined,
     attempt: number,
-  ): Promise<{ runId: string } | { error: StepError }> {
+  ): Promise<{ runId: string; child?: NewChild | undefined } | { error: StepError }> {
     if (!this.deps.steps.runsInline(spec.uses))
       return {
         error: { code: 'FORBIDDEN', message: `${spec.uses} may not start runs (only built-in pieces may)` },
       }
     const runId = childRunId(this.state.id, spec.id, step.startedAt ?? 0, index, attempt)
+    const start: ChildStart = {
+      id: runId,
+      workflow: reply.workflow,
+      version: reply.version,
+      input: JSON.parse(reply.input),
+      parent: { runId: this.state.id, stepId: spec.id, waits: reply.wait },
+      depth: this.state.depth + 1,
+    }
+    // an attempt of a step (not an item) that began here cannot have started its child before:
+    // the child's row goes into the checkpoint that records the start
+    const began = index === undefined && this.resumedStarts.get(spec.id) !== step.startedAt
     try {
-      await this.deps.links.startChild({
-        id: runId,
-        workflow: reply.workflow,
-        version: reply.version,
-        input: JSON.parse(reply.input),
-        parent: { runId: this.state.id, stepId: spec.id, waits: reply.wait },
-        depth: this.state.depth + 1,
-      })
+      if (began && this.deps.links.newChild) return { runId, child: await this.deps.links.newChild(start) }
+      await this.deps.links.startChild(start)
       return { runId }
     } catch (error) {
       const code = error instanceof EngineError ? error.code : 'CHILD_NOT_STARTED'
