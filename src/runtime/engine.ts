@@ -8,14 +8,7 @@ import type { CompiledWorkflow } from '../definition/compile.js'
 import type { Edge } from '../definition/graph.js'
 import { definitionLimits } from '../definition/limits.js'
 import { expressionLimits } from '../definition/template.js'
-import {
-  ConflictError,
-  EngineError,
-  NotFoundError,
-  pausedError,
-  RunExistsError,
-  ValidationError,
-} from '../errors.js'
+import { ConflictError, EngineError, NotFoundError, ValidationError } from '../errors.js'
 import type { Credentials } from '../piece-sdk/define.js'
 import { loadPieces, type PieceRegistry } from '../piece-sdk/registry.js'
 import { resolvePieceSources } from '../piece-sdk/sources.js'
@@ -26,7 +19,6 @@ import {
   CheckpointWriter,
   checkpointExecutor,
   LeaseLostError,
-  type NewRunRow,
   withoutUndefined,
 } from '../store/checkpoints.js'
 import { type Claimed, Leases } from '../store/leases.js'
@@ -43,7 +35,9 @@ import { Executors } from './executors.js'
 import { withStoredInputs } from './join.js'
 import { RunChanges } from './run-changes.js'
 import { RunRecovery } from './run-recovery.js'
+import { RunStarts, type StartOptions } from './run-starts.js'
 import { RunTakes } from './run-takes.js'
+import { RunWaiters } from './run-waiters.js'
 import { type DeployResult, WorkflowCatalog } from './workflow-catalog.js'
 
 export type { DeployResult } from './workflow-catalog.js'
@@ -51,8 +45,8 @@ export type { DeployResult } from './workflow-catalog.js'
 import { ENGINE_DEFAULTS, type EngineEvents, type EngineOptions, stepUses } from './engine-options.js'
 import { resetForRetry, restoreRunState } from './restore.js'
 import { SignalDelivery } from './signal-delivery.js'
-import { newStepState, RUN_ENDED, type RunState } from './state.js'
-import { type ChildStart, type NewChild, type RunLinks, Supervisor } from './supervisor.js'
+import { RUN_ENDED, type RunState } from './state.js'
+import { type RunLinks, Supervisor } from './supervisor.js'
 import { Timers } from './timers.js'
 
 export {
@@ -77,7 +71,7 @@ export class Engine {
   /** Runs being taken from the database and rebuilt here now: each is taken once at a time. */
   private readonly takes = new RunTakes()
   private readonly catalog: WorkflowCatalog
-  private readonly endWaiters = new Map<string, Set<(state: RunState) => void>>()
+  private readonly endWaiters = new RunWaiters()
   /** Queued runs waiting for a place under their workflow's `concurrency`, oldest first. */
   private readonly lines: ConcurrencyLines
   private readonly limits: { stepTimeoutMs: number; maxOutputBytes: number; maxItems: number }
@@ -87,6 +81,7 @@ export class Engine {
   private readonly links: RunLinks
   private readonly credentialValues: Record<string, Credentials>
   private readonly recovery: RunRecovery
+  private readonly starts: RunStarts
   /** The leases as steps see them: checked before a step with effects begins. */
   private readonly leaseCheck: LeaseCheck = {
     valid: () => this.recovery.leaseValid(),
@@ -189,9 +184,28 @@ export class Engine {
       maxInterruptions: options.maxInterruptions ?? ENGINE_DEFAULTS.maxInterruptions,
       maxDepth: options.maxDepth ?? ENGINE_DEFAULTS.maxDepth,
     }
+    this.starts = new RunStarts({
+      owner: this.owner,
+      leaseMs: this.leases.leaseMs,
+      maxDepth: this.options.maxDepth,
+      checkAccepting: () => this.checkAccepting(),
+      holds: (id) => this.supervisors.has(id),
+      stored: (id) => runExists(this.reads, id),
+      version: (id, version) => this.workflowVersion(id, version),
+      isPaused: (id) => this.workflows.isPaused(id),
+      spawn: (workflow, version, state, trigger) => this.spawn(workflow, version, state, trigger),
+      forget: (supervisor) => {
+        const id = supervisor.state.id
+        if (this.supervisors.get(id) === supervisor) this.supervisors.delete(id)
+        this.lines.next()
+      },
+      admit: (supervisor, inserting) => this.lines.admit(supervisor, inserting),
+      started: (id, workflowId) => this.events.emit('started', id, workflowId),
+      drop: (supervisor, reason) => this.drop(supervisor, reason, undefined),
+    })
     this.links = {
-      startChild: (child) => this.startChild(child),
-      newChild: (child) => this.newChild(child),
+      startChild: (child) => this.starts.child(child),
+      newChild: (child) => this.starts.newChild(child),
       endedItems: (runId, stepId) => endedItems(this.db.knex, runId, stepId),
       untakenSignals: (runId) => untakenSignalsOf(this.reads, runId),
       signalUrl: options.signalUrl,
@@ -201,8 +215,7 @@ export class Engine {
     this.events.setMaxListeners(0)
     this.events.on('run', (runId, state) => {
       if (!RUN_ENDED.has(state.status)) return
-      for (const wake of this.endWaiters.get(runId) ?? []) wake(state)
-      this.endWaiters.delete(runId)
+      this.endWaiters.ended(runId, state)
       this.lines.next()
       // the parent waiting for this run learns of its end; a run that failed stops its children
       if (state.parent?.waits) void this.signals.wake(state.parent.runId).catch(() => {})
@@ -312,80 +325,8 @@ export class Engine {
   }
 
   /** Starts a run: resolves once its row and its first steps are durable, before any step runs. */
-  async startRun(
-    workflowId: string,
-    input: unknown,
-    options: {
-      version?: number
-      id?: string
-      parent?: RunState['parent']
-      depth?: number
-      /** A start from outside (the API, a webhook): refused while the workflow is paused. */
-      unlessPaused?: boolean
-    } = {},
-  ) {
-    this.checkAccepting()
-    const id = options.id ?? randomUUID()
-    // a chosen id is looked up: the first steps of a run being inserted run before its row is
-    // durable, and their rows must never meet a stored run of that id that this process holds
-    if (this.supervisors.has(id) || (options.id !== undefined && (await runExists(this.reads, id))))
-      throw new RunExistsError(id)
-    const { workflow, version, paused } = await this.workflowVersion(workflowId, options.version)
-    if (options.unlessPaused && (paused ?? (await this.workflows.isPaused(workflowId))))
-      throw pausedError(workflowId)
-    if (this.supervisors.has(id)) throw new RunExistsError(id)
-    const { row, state } = this.newRun(id, workflow, version, input, options)
-    const supervisor = this.spawn(workflow, version, state, input ?? null)
-    // the run's row goes into the checkpoint of its first steps: one commit, not two
-    const admitted = this.lines.admit(supervisor, row)
-    let status = state.status
-    try {
-      await admitted
-      // a run under a `concurrency` limit starts once its row is stored, if it finds a place
-      if (workflow.definition.concurrency !== undefined)
-        status = state.status === 'queued' ? 'queued' : 'running'
-    } catch (error) {
-      // its row is not stored: the run never existed
-      if (this.supervisors.get(id) === supervisor) this.supervisors.delete(id)
-      this.lines.next()
-      throw error
-    }
-    this.events.emit('started', id, workflow.id)
-    return { id, status }
-  }
-
-  /** The row and the first state of a run not yet stored. */
-  private newRun(
-    id: string,
-    workflow: CompiledWorkflow,
-    version: number,
-    input: unknown,
-    options: { parent?: RunState['parent']; depth?: number },
-  ): { row: NewRunRow; state: RunState } {
-    const now = Date.now()
-    const row: NewRunRow = {
-      id,
-      workflow_id: workflow.id,
-      workflow_version: version,
-      status: 'queued',
-      input: JSON.stringify(input ?? null),
-      created_at: now,
-      owner: this.owner,
-      lease_until: now + this.leases.leaseMs,
-      parent_run_id: options.parent?.runId ?? null,
-      parent_step_id: options.parent?.stepId ?? null,
-      parent_waits: options.parent?.waits ? 1 : 0,
-      depth: options.depth ?? 0,
-    }
-    const state: RunState = {
-      id,
-      status: 'queued',
-      steps: new Map(workflow.steps.map((s) => [s.id, newStepState(s.id)])),
-      signals: [],
-      depth: options.depth ?? 0,
-      parent: options.parent,
-    }
-    return { row, state }
+  startRun(workflowId: string, input: unknown, options: StartOptions = {}) {
+    return this.starts.start(workflowId, input, options)
   }
 
   /** Leaves a run in memory without ending it; `release` lets go of its lease for the next poll. */
@@ -529,37 +470,12 @@ export class Engine {
     )
   }
 
-  /** Resolves with the run's state once it has ended in this process, or with undefined after `ms`. */
-  private waitForEnd(id: string, ms: number): { promise: Promise<RunState | undefined>; cancel: () => void } {
-    let timer: NodeJS.Timeout | undefined
-    let wake!: (state: RunState) => void
-    const promise = new Promise<RunState | undefined>((resolve) => {
-      wake = resolve
-      timer = setTimeout(() => resolve(undefined), ms)
-    })
-    const waiters = this.endWaiters.get(id) ?? new Set()
-    waiters.add(wake)
-    this.endWaiters.set(id, waiters)
-    const cancel = () => {
-      clearTimeout(timer)
-      waiters.delete(wake)
-      if (waiters.size === 0) this.endWaiters.delete(id)
-    }
-    return {
-      promise: promise.then((state) => {
-        cancel()
-        return state
-      }),
-      cancel,
-    }
-  }
-
   /**
    * How a run ended, waiting up to `ms`: from memory when it ends in this process (its checkpoint is
    * durable by then), else as stored. What a webhook with `respond: onComplete` answers.
    */
   async awaitOutcome(id: string, ms: number): Promise<Pick<RunView, 'status' | 'output' | 'error'>> {
-    const wait = this.waitForEnd(id, ms)
+    const wait = this.endWaiters.wait(id, ms)
     const stored = await this.storedEnd(id, wait, () => readOutcome(this.reads, id))
     if (stored) return stored
     const ended = await wait.promise
@@ -599,7 +515,7 @@ export class Engine {
 
   /** The run as stored; waits up to `waitMs` for it to end first. */
   async getRun(id: string, waitMs = 0): Promise<RunView> {
-    const wait = waitMs > 0 ? this.waitForEnd(id, waitMs) : undefined
+    const wait = waitMs > 0 ? this.endWaiters.wait(id, waitMs) : undefined
     const first = await this.readRun(id).catch((error) => {
       wait?.cancel()
       throw error
@@ -638,7 +554,7 @@ export class Engine {
       throw new ValidationError(`workflow '${workflow.id}' has a ${workflow.trigger.kind} trigger`)
     }
     const { id } = await this.startRun(workflow.id, input, { version })
-    const wait = this.waitForEnd(id, 2 ** 31 - 1)
+    const wait = this.endWaiters.wait(id, 2 ** 31 - 1)
     const stored = await this.storedEnd(id, wait, () => this.getRun(id))
     if (stored) return stored
     for (const { name, data } of signals) await this.signal(id, name, data).catch(() => {})
@@ -664,25 +580,6 @@ export class Engine {
 
   private stopStalledCheck: (() => void) | undefined
 
-  /**
-   * Starts the child run of a `workflow.run` step, unless it exists already (the parent was
-   * restarted after starting it): then it goes on where it is.
-   */
-  private async startChild(child: ChildStart): Promise<void> {
-    this.checkDepth(child)
-    try {
-      await this.startRun(child.workflow, child.input, {
-        id: child.id,
-        version: child.version,
-        parent: child.parent,
-        depth: child.depth,
-      })
-    } catch (error) {
-      // started already: in memory here (its row may still be on its way), or stored
-      if (!(error instanceof RunExistsError)) throw error
-    }
-  }
-
   /** The version of the workflow a failed run's `onFailure` names, or why no run of it starts. */
   private async failureHandler(workflowId: string, depth: number) {
     if (depth > this.options.maxDepth)
@@ -693,45 +590,6 @@ export class Engine {
       const why = error instanceof NotFoundError ? 'it does not exist' : (error as Error).message
       return { skipped: `workflow '${workflowId}' not started: ${why}` }
     }
-  }
-
-  /**
-   * A child run whose attempt began in this process, so that no run of its id can exist yet: its
-   * row goes into its parent's checkpoint that records the start (both durable or neither, in one
-   * commit rather than the child's before the parent's), and it starts once that checkpoint is
-   * handed to the writer, its first rows following its row. Under a `concurrency` limit it waits
-   * for its row to be stored, then for a place.
-   */
-  private async newChild(child: ChildStart): Promise<NewChild> {
-    this.checkDepth(child)
-    this.checkAccepting()
-    const { workflow, version } = await this.workflowVersion(child.workflow, child.version)
-    const { row, state } = this.newRun(child.id, workflow, version, child.input, child)
-    const limited = workflow.definition.concurrency !== undefined
-    return {
-      row,
-      begin: (durable) => {
-        if (this.supervisors.has(child.id)) return
-        const supervisor = this.spawn(workflow, version, state, child.input ?? null)
-        if (!limited) void supervisor.start()
-        durable.then(
-          () => {
-            this.events.emit('started', child.id, workflow.id)
-            if (limited) void this.lines.admit(supervisor)
-          },
-          // its row was not stored: it never existed
-          () => this.drop(supervisor, "its parent's checkpoint failed", undefined),
-        )
-      },
-    }
-  }
-
-  private checkDepth(child: ChildStart): void {
-    if (child.depth > this.options.maxDepth)
-      throw new EngineError(
-        'DEPTH_EXCEEDED',
-        `sub-workflows would nest ${child.depth} deep, over the limit of ${this.options.maxDepth} (runs.maxDepth)`,
-      )
   }
 
   /** New work only while it can be stored and run. */
