@@ -69,10 +69,12 @@ export class RunStarts {
     if (host.holds(id)) throw new RunExistsError(id)
     const { row, state } = this.newRun(id, workflow, version, input, options)
     const supervisor = host.spawn(workflow, version, state, input ?? null)
+    // the run's row goes into the checkpoint of its first steps: one commit, not two (the run is
+    // `running` from here, unless its workflow's `concurrency` holds it `queued`)
+    const admitted = host.admit(supervisor, row)
     let status = state.status
     try {
-      // the run's row goes into the checkpoint of its first steps: one commit, not two
-      await host.admit(supervisor, row)
+      await admitted
       // a run under a `concurrency` limit starts once its row is stored, if it finds a place
       if (workflow.definition.concurrency !== undefined)
         status = state.status === 'queued' ? 'queued' : 'running'
