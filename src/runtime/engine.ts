@@ -82,6 +82,8 @@ export class Engine {
   private readonly credentialValues: Record<string, Credentials>
   private readonly recovery: RunRecovery
   private readonly starts: RunStarts
+  /** Child runs whose end their parent took in memory: it needs no waking when the end is stored. */
+  private readonly handedOver = new Set<string>()
   /** The leases as steps see them: checked before a step with effects begins. */
   private readonly leaseCheck: LeaseCheck = {
     valid: () => this.recovery.leaseValid(),
@@ -206,6 +208,14 @@ export class Engine {
     this.links = {
       startChild: (child) => this.starts.child(child),
       newChild: (child) => this.starts.newChild(child),
+      waitingParent: (parent, childRunId) => {
+        const supervisor = this.supervisors.get(parent.runId)
+        if (!supervisor?.waitsForChild(parent.stepId, childRunId)) return undefined
+        // on PostgreSQL another process may take the parent over once its lease runs out
+        if (this.db.kind === 'postgres' && !this.recovery.leaseValid()) return undefined
+        this.handedOver.add(childRunId)
+        return { take: (outcome) => supervisor.childEnded(parent.stepId, outcome) }
+      },
       endedItems: (runId, stepId) => endedItems(this.db.knex, runId, stepId),
       untakenSignals: (runId) => untakenSignalsOf(this.reads, runId),
       signalUrl: options.signalUrl,
@@ -218,7 +228,9 @@ export class Engine {
       this.endWaiters.ended(runId, state)
       this.lines.next()
       // the parent waiting for this run learns of its end; a run that failed stops its children
-      if (state.parent?.waits) void this.signals.wake(state.parent.runId).catch(() => {})
+      // (unless it took that end in memory, in the commit that stored it)
+      if (state.parent?.waits && !this.handedOver.delete(runId))
+        void this.signals.wake(state.parent.runId).catch(() => {})
       if (state.status !== 'succeeded') void this.cancelChildren(runId).catch(() => {})
     })
   }
@@ -335,6 +347,7 @@ export class Engine {
     supervisor.stop()
     if (this.supervisors.get(id) === supervisor) this.supervisors.delete(id)
     this.lines.next()
+    this.handedOver.delete(id)
     this.events.emit('dropped', id, reason, error)
     if (release) {
       const fence = { runId: id, epoch: supervisor.epoch }

@@ -32,7 +32,7 @@ import {
   type StepState,
 } from './state.js'
 import type { Timers } from './timers.js'
-import { type Effect, type RunEvent, transition } from './transition.js'
+import { type Effect, type RunEvent, transition, waitsForChild } from './transition.js'
 
 /** A child run a `workflow.run` step starts. */
 export interface ChildStart {
@@ -62,6 +62,15 @@ export interface RunLinks {
   startChild(child: ChildStart): Promise<void>
   /** A child run that cannot exist yet (its attempt began in this process), to be stored with the parent's checkpoint. */
   newChild?(child: ChildStart): Promise<NewChild>
+  /**
+   * The parent of a child run that is ending, when this process holds it and its step waits for
+   * this child: the parent takes the child's end in memory, into the commit of that end, rather
+   * than after reading the end back once stored. Undefined: the end goes by the database.
+   */
+  waitingParent?(
+    parent: { runId: string; stepId: string },
+    childRunId: string,
+  ): { take(outcome: ChildOutcome): void } | undefined
   /** The items of a `forEach` step that have ended, as checkpointed. */
   endedItems(runId: string, stepId: string): Promise<ItemRow[]>
   /** The signals of the run that no step has taken yet, oldest first. */
@@ -213,6 +222,17 @@ export class Supervisor {
     this.resolveDone(this.state)
   }
 
+  /** Whether the step waits for the end of this child run (and is not a `forEach`). */
+  waitsForChild(stepId: string, childRunId: string): boolean {
+    const step = this.state.steps.get(stepId)
+    return !this.stopped && step !== undefined && waitsForChild(this.workflow, step, childRunId)
+  }
+
+  /** The child run this step waits for ended: handed over in memory by the child, as it ends. */
+  childEnded(stepId: string, outcome: ChildOutcome): void {
+    void this.receive({ type: 'childEnded', stepId, outcome })
+  }
+
   get isStopped(): boolean {
     return this.stopped
   }
@@ -277,6 +297,7 @@ export class Supervisor {
     child?: NewChild,
   ): Promise<void> {
     const runChanged = previous !== this.state.status
+    let handOver: (() => void) | undefined
     const newRuns = [...(inserting ? [inserting] : []), ...(child ? [child.row] : [])]
     const checkpoint: Checkpoint = {
       newRuns: newRuns.length > 0 ? newRuns : undefined,
@@ -301,7 +322,8 @@ export class Supervisor {
         const handler = await this.failureRun(this.workflow.definition.onFailure, patch.finished_at ?? 0)
         if (handler) checkpoint.newRuns = [...(checkpoint.newRuns ?? []), handler]
       }
-      // the parent waiting for this run learns of its end in the same checkpoint
+      // the parent waiting for this run learns of its end in the same checkpoint; held here, it
+      // takes it at once, and the signal is stored taken if the parent's rows are written with it
       const parent = this.state.parent
       if (ended && parent?.waits && RUN_ENDED.has(this.state.status)) {
         const outcome: ChildOutcome = {
@@ -310,21 +332,27 @@ export class Supervisor {
           output: this.state.output,
           error: this.state.error,
         }
+        const waiting = this.deps.links.waitingParent?.(parent, this.state.id)
+        const now = this.deps.now()
         checkpoint.signals = [
           {
             run_id: parent.runId,
             name: childSignal(parent.stepId),
             data: JSON.stringify(outcome),
-            created_at: this.deps.now(),
+            created_at: now,
             sender_run_id: this.state.id,
+            ...(waiting ? { taken_by: parent.stepId, taken_at: now } : {}),
           },
         ]
+        if (waiting) handOver = () => waiting.take(outcome)
       }
     }
     const runTold = runChanged || ended ? { ...this.state } : undefined
     const durable = this.deps.writer.write(checkpoint)
     // its first rows follow its own row, into the same commit or a later one
     child?.begin(durable)
+    // the parent's rows that take this run's end join this commit
+    handOver?.()
     // A pure inline step has no effect that anyone could see before the rows before it are durable,
     // nor has stopping work whose end this checkpoint records: both may happen at once, even in a run
     // whose own row is in this checkpoint (its rows follow it into the same commit or a later one,

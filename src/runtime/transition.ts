@@ -7,6 +7,7 @@ import { jitterDraw, retryDelay } from './retry.js'
 import {
   type BufferedSignal,
   type ChildOutcome,
+  childSignal,
   RUN_ENDED,
   type RunState,
   type SignalWait,
@@ -32,6 +33,12 @@ export type RunEvent =
     }
   /** A signal stored for the run: the first step waiting for its name takes it, else it is buffered. */
   | { type: 'signal'; signal: BufferedSignal }
+  /**
+   * The end of the child run a step waits for, handed over in memory by the child as it ends (its
+   * signal is stored taken, in the commit of the child's end): the step takes it as it would take
+   * that signal. Nothing happens unless the step still waits for that child.
+   */
+  | { type: 'childEnded'; stepId: string; outcome: ChildOutcome }
   | { type: 'failed'; stepId: string; error: StepError; retryable: boolean; retryAfterMs?: number }
   | { type: 'due'; stepId: string }
   | { type: 'cancel'; reason: string }
@@ -105,6 +112,12 @@ export function transition(wf: CompiledWorkflow, state: RunState, event: RunEven
       const step = waitingFor(wf, state, signal.name)
       if (step) take(wf, state, step, signal, now, t)
       else state.signals.push(signal)
+      break
+    }
+    case 'childEnded': {
+      const step = state.steps.get(event.stepId)
+      if (step && waitsForChild(wf, step, event.outcome.runId))
+        childEnded(wf, state, step, event.outcome, now, t)
       break
     }
     case 'failed':
@@ -383,13 +396,38 @@ function take(
   state.taken ??= new Map()
   state.taken.set(signal.id, step.id)
   t.taken.push({ signalId: signal.id, stepId: step.id })
+  if (signal.name.startsWith('child:') && child) {
+    childEnded(wf, state, step, child, now, t)
+    return
+  }
   t.effects.push({ type: 'abort', stepId: step.id })
   step.wait = undefined
   step.wakeAt = undefined
-  if (!signal.name.startsWith('child:') || !child) {
-    finish(wf, state, step.id, 'succeeded', 'out', signal.data ?? null, now, t)
-    return
-  }
+  finish(wf, state, step.id, 'succeeded', 'out', signal.data ?? null, now, t)
+}
+
+/** Whether a step (not a `forEach`) waits for the end of this child run. */
+export function waitsForChild(wf: CompiledWorkflow, step: StepState, childRunId: string): boolean {
+  return (
+    step.status === 'waiting' &&
+    step.childRunId === childRunId &&
+    step.wait?.signal === childSignal(step.id) &&
+    !wf.byId.get(step.id)!.forEach
+  )
+}
+
+/** A step takes its child run's end: it succeeds with the child's output, or fails (CHILD_FAILED). */
+function childEnded(
+  wf: CompiledWorkflow,
+  state: RunState,
+  step: StepState,
+  child: ChildOutcome,
+  now: number,
+  t: Transition,
+): void {
+  t.effects.push({ type: 'abort', stepId: step.id })
+  step.wait = undefined
+  step.wakeAt = undefined
   if (child.status === 'succeeded') {
     finish(wf, state, step.id, 'succeeded', 'out', child.output ?? null, now, t)
     return

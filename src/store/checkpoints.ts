@@ -88,6 +88,12 @@ export interface SignalRow {
   data: string | null
   created_at: number
   sender_run_id: string
+  /**
+   * Taken already, by this step of the receiving run, which took it in memory: stored taken only
+   * if the receiver's rows are written in the same commit (its fence holds), else untaken.
+   */
+  taken_by?: string | null
+  taken_at?: number | null
 }
 
 export interface LogRow {
@@ -467,7 +473,7 @@ function insertSql(table: string, columns: string[], key?: string[]): string {
   return `${insert} on conflict (${key.join(', ')}) do update set ${set.join(', ')}`
 }
 const UPSERT_ITEM = insertSql('step_items', ITEM_COLUMNS, ['run_id', 'step_id', 'idx'])
-const INSERT_SIGNAL = insertSql('signals', SIGNAL_COLUMNS)
+const INSERT_SIGNAL = insertSql('signals', [...SIGNAL_COLUMNS, 'taken_by', 'taken_at'])
 const TAKE_SIGNAL = 'update signals set taken_by = ?, taken_at = ? where id = ? and run_id = ?'
 
 const INSERT_RUN = `insert into runs (${RUN_COLUMNS.join(', ')}) values (${RUN_COLUMNS.map(() => '?').join(', ')})`
@@ -531,7 +537,14 @@ export class SqliteExecutor implements CheckpointExecutor {
       }
       if (batch.signals.length > 0) {
         const insert = this.statement(INSERT_SIGNAL)
-        for (const row of batch.signals) insert.run(SIGNAL_COLUMNS.map((c) => binding(row[c])))
+        const takes = takenOnInsert(batch)
+        for (const row of batch.signals) {
+          const taken = takes.has(row) && !refused.has(row.run_id)
+          insert.run([
+            ...SIGNAL_COLUMNS.map((c) => binding(row[c])),
+            ...(taken ? [row.taken_by, row.taken_at] : [null, null]),
+          ])
+        }
       }
       return refused
     })
@@ -611,8 +624,25 @@ const PG_UPSERT_ITEMS = (from: number, keep = '') =>
 const PG_TAKE_SIGNALS = (from: number, keep = '') =>
   `update signals as s set taken_by = u.taken_by, taken_at = u.taken_at from (${unnest(TAKE_TABLE, from)}) as u` +
   ` where s.id = u.id and s.run_id = u.run_id${keep.replace(' where', ' and')}`
-const PG_INSERT_SIGNALS = (from: number, keep = '') =>
-  `insert into signals (${names(SIGNAL_TABLE)}) ${unnest(SIGNAL_TABLE, from)}${keep}`
+/**
+ * Signals, each stored taken by the step that took it in memory only if its receiver's rows are
+ * written in this statement: a receiver inserted here, or fenced here (`fenced`) and held (p0).
+ */
+const PG_INSERT_SIGNALS = (from: number, keep = '', fencing = false) => {
+  const held = `u.taken_by is not null and (u.fenced = 0${fencing ? ' or u.run_id in (select id from p0)' : ''})`
+  return (
+    `insert into signals (${names(SIGNAL_TABLE)}, taken_by, taken_at)` +
+    ` select ${SIGNAL_COLUMNS.map((c) => `u.${c}`).join(', ')},` +
+    ` case when ${held} then u.taken_by end, case when ${held} then u.taken_at end` +
+    ` from (${unnest(PG_SIGNAL_TABLE, from)}) as u${keep}`
+  )
+}
+const PG_SIGNAL_TABLE: Typed<string> = [
+  ...SIGNAL_TABLE,
+  ['taken_by', 'text'],
+  ['taken_at', 'bigint'],
+  ['fenced', 'int'],
+]
 const PG_UPDATE_RUNS = (columns: Typed<keyof RunPatch>, from: number, keep = '') =>
   `update runs as r set ${columns
     .slice(1)
@@ -670,10 +700,7 @@ export class PostgresExecutor implements CheckpointExecutor {
     if (batch.takes.length > 0)
       part((from) => PG_TAKE_SIGNALS(from, keep('u.run_id')), columnArrays(batch.takes, TAKE_TABLE))
     if (batch.signals.length > 0)
-      part(
-        (from) => PG_INSERT_SIGNALS(from, keep('u.sender_run_id')),
-        columnArrays(batch.signals, SIGNAL_TABLE),
-      )
+      part((from) => PG_INSERT_SIGNALS(from, keep('u.sender_run_id'), fencing), pgSignalArrays(batch, fenced))
     if (parts.length === 0) return new Set()
     // with a fence, the statement answers the fenced runs it held: the others were refused
     const last = fencing ? 'select id from p0' : parts.pop()!
@@ -700,6 +727,34 @@ function binding(value: unknown): unknown {
   if (typeof value === 'boolean') return Number(value)
   if (value instanceof Date) return value.valueOf()
   return value
+}
+
+/**
+ * The signals of a batch that go in taken: those a receiver took in memory, whose receiver's rows
+ * are in the batch (inserted by it, or fenced in it). Any other goes in untaken, to be delivered.
+ */
+function takenOnInsert(batch: Batch): Set<SignalRow> {
+  const taken = new Set<SignalRow>()
+  if (!batch.signals.some((row) => row.taken_by)) return taken
+  const inserted = new Set(batch.newRuns.map((row) => row.id))
+  for (const row of batch.signals)
+    if (row.taken_by && (inserted.has(row.run_id) || batch.fences.has(row.run_id))) taken.add(row)
+  return taken
+}
+
+/** The signals' columns for PostgreSQL, with whether each taken one waits for its receiver's fence. */
+function pgSignalArrays(batch: Batch, fenced: Map<string, number>): unknown[][] {
+  const takes = takenOnInsert(batch)
+  const rows = batch.signals.map((row) => {
+    const taken = takes.has(row)
+    return {
+      ...row,
+      taken_by: taken ? row.taken_by : null,
+      taken_at: taken ? row.taken_at : null,
+      fenced: taken && fenced.has(row.run_id),
+    }
+  })
+  return columnArrays(rows, PG_SIGNAL_TABLE as Typed<keyof (typeof rows)[number] & string>)
 }
 
 /** The batch without the rows of the given runs. */

@@ -2,42 +2,16 @@
 // SQLite, where it writes outside knex on knex's own connection) that it never writes into a
 // transaction knex holds open.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import {
-  CheckpointWriter,
-  checkpointExecutor,
-  type NewRunRow,
-  type StepRow,
-} from '../../src/store/checkpoints.js'
+import { CheckpointWriter, checkpointExecutor, type StepRow } from '../../src/store/checkpoints.js'
 import { type Database, openDatabase } from '../../src/store/orm.js'
 import { freshDatabaseUrl, TEST_DB } from '../helpers/db.js'
+import { runRow, stepRow as someStep } from '../helpers/rows.js'
 
 const T = 1_700_000_000_000
 
-const newRun = (id: string): NewRunRow => ({
-  id,
-  workflow_id: 'w',
-  workflow_version: 1,
-  status: 'queued',
-  input: '{}',
-  created_at: T,
-  owner: 'me',
-  lease_until: T + 30_000,
-})
-
-const stepRow = (runId: string, stepId: string, status: string, patch: Partial<StepRow> = {}): StepRow => ({
-  run_id: runId,
-  step_id: stepId,
-  status,
-  attempts: 1,
-  interruptions: 0,
-  handle: null,
-  output: null,
-  error: null,
-  wake_at: null,
-  started_at: T + 1,
-  finished_at: null,
-  ...patch,
-})
+const newRun = (id: string) => runRow(id, { status: 'queued', created_at: T, lease_until: T + 30_000 })
+const stepRow = (runId: string, stepId: string, status: string, patch: Partial<StepRow> = {}) =>
+  someStep(runId, stepId, status, { started_at: T + 1, ...patch })
 
 let db: Database
 let writer: CheckpointWriter

@@ -1,45 +1,26 @@
 // Fenced checkpoints: a write for a run is made only while its writer still holds the run with the
 // lease epoch it was given; a batch the database refuses for one caller's rows fails only that
-// caller; leases are taken with a new epoch, and renewed only for the runs named.
+// caller; leases are taken with a new epoch, and renewed only for the runs named; a signal taken in
+// memory is stored taken only with its taker's rows.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import {
+  type Checkpoint,
   CheckpointWriter,
   checkpointExecutor,
   LeaseLostError,
-  type NewRunRow,
-  type StepRow,
+  type SignalRow,
 } from '../../src/store/checkpoints.js'
 import { Leases } from '../../src/store/leases.js'
 import { type Database, openDatabase } from '../../src/store/orm.js'
 import { freshDatabaseUrl, TEST_DB } from '../helpers/db.js'
+import { runRow, stepRow as someStep } from '../helpers/rows.js'
 
 const ME = 'process-a'
 const T = Date.now()
 
-const newRun = (id: string, status = 'running'): NewRunRow => ({
-  id,
-  workflow_id: 'w',
-  workflow_version: 1,
-  status,
-  input: '{}',
-  created_at: T,
-  owner: ME,
-  lease_until: T + 60_000,
-})
-
-const stepRow = (runId: string, stepId: string, status: string): StepRow => ({
-  run_id: runId,
-  step_id: stepId,
-  status,
-  attempts: 1,
-  interruptions: 0,
-  handle: null,
-  output: null,
-  error: null,
-  wake_at: null,
-  started_at: T,
-  finished_at: null,
-})
+const newRun = (id: string, status = 'running') => runRow(id, { status, owner: ME, created_at: T })
+const stepRow = (runId: string, stepId: string, status: string) =>
+  someStep(runId, stepId, status, { started_at: T })
 
 let db: Database
 let writer: CheckpointWriter
@@ -164,5 +145,90 @@ describe(`fenced checkpoints (${TEST_DB})`, () => {
         ]),
       ),
     ).toEqual(['h2'])
+  })
+})
+
+// A child's end taken by its parent in memory: the signal row goes into the commit of the child's
+// end marked taken, but only if the parent's rows are written in that commit too (the parent's
+// fence holds there, or the parent is inserted by it). Otherwise it is stored untaken, to be
+// delivered as any signal; a sender refused by its own fence stores nothing.
+/** The child's end: its signal to the parent, taken in memory by the parent's step `call`. */
+const childEnd = (child: string, parent: string, epoch = 1): Checkpoint => {
+  const signal: SignalRow = {
+    run_id: parent,
+    name: 'child:call',
+    data: '{}',
+    created_at: T,
+    sender_run_id: child,
+    taken_by: 'call',
+    taken_at: T + 1,
+  }
+  return { runs: [{ id: child, status: 'succeeded' }], signals: [signal], fence: { runId: child, epoch } }
+}
+
+/** The parent's rows that take it: its step done. */
+const parentTakes = (parent: string, epoch = 1): Checkpoint => ({
+  steps: [stepRow(parent, 'call', 'succeeded')],
+  fence: { runId: parent, epoch },
+})
+
+type Case = [
+  string,
+  /** what each case writes in one commit, given its parent and child ids */
+  (parent: string, child: string) => Checkpoint[],
+  /** the parent's stored row was taken by another process meanwhile (its epoch is 2) */
+  boolean,
+  /** the signal as stored: taken, untaken, or none */
+  'taken' | 'untaken' | 'none',
+]
+
+describe(`a signal taken in memory as it is stored (${TEST_DB})`, () => {
+  const cases: Case[] = [
+    [
+      'is stored taken with the parent rows that take it',
+      (p, c) => [childEnd(c, p), parentTakes(p)],
+      false,
+      'taken',
+    ],
+    [
+      'is stored untaken when the parent was taken over (its rows refused)',
+      (p, c) => [childEnd(c, p), parentTakes(p)],
+      true,
+      'untaken',
+    ],
+    [
+      'is stored untaken when no rows of the parent share its commit',
+      (p, c) => [childEnd(c, p)],
+      false,
+      'untaken',
+    ],
+    [
+      'is stored taken when the parent is inserted by the same commit',
+      (p, c) => [{ newRuns: [newRun(p)] }, childEnd(c, p), parentTakes(p)],
+      false,
+      'taken',
+    ],
+    [
+      'is not stored when the child itself was taken over',
+      (p, c) => [childEnd(c, p, 0), parentTakes(p)],
+      false,
+      'none',
+    ],
+  ]
+
+  it.each(cases.map((c, i) => [...c, i] as const))('%s', async (_what, write, takenOver, expected, i) => {
+    const parent = `parent-${i}`
+    const child = `child-${i}`
+    const inserted = write(parent, child).some((c) => c.newRuns?.some((r) => r.id === parent))
+    if (!inserted) await writer.write({ newRuns: [newRun(parent)], fence: { runId: parent, epoch: 1 } })
+    await writer.write({ newRuns: [newRun(child)], fence: { runId: child, epoch: 1 } })
+    if (takenOver) await db.knex('runs').where({ id: parent }).update({ lease_epoch: 2 })
+    // handed over in one turn: one commit
+    await Promise.allSettled(write(parent, child).map((checkpoint) => writer.write(checkpoint)))
+    const rows = await db.knex('signals').where({ run_id: parent })
+    const stored = rows.length === 0 ? 'none' : rows[0].taken_at == null ? 'untaken' : 'taken'
+    expect(stored).toBe(expected)
+    if (stored === 'taken') expect(rows[0]).toMatchObject({ taken_by: 'call', name: 'child:call' })
+    if (stored === 'untaken') expect(rows[0].taken_by).toBeNull()
   })
 })

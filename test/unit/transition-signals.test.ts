@@ -1,6 +1,7 @@
 // The planner and signals (v2): a wait takes the first signal of its name, buffered or not; a
 // timeout fires `timeout` or fails; a child run's end is a signal too; each signal is taken once.
 import { describe, expect, it } from 'vitest'
+import type { ChildOutcome } from '../../src/runtime/state.js'
 import type { RunEvent } from '../../src/runtime/transition.js'
 import { abort, dispatch, ended, ev, TestRun, timer } from './run-harness.js'
 import { step, workflow } from './workflows.js'
@@ -133,5 +134,66 @@ describe("a child run's end", () => {
     expect(run.step('call').error).toMatchObject({ code: 'CHILD_FAILED', details: { runId: 'c1', error } })
     expect(run.state).toMatchObject({ status: 'failed', error: { code: 'CHILD_FAILED', stepId: 'call' } })
     expect(run.statuses()).toMatchObject({ after: 'skipped' })
+  })
+})
+
+describe("a child run's end handed over in memory", () => {
+  const wf = workflow([
+    step('call', { uses: 'workflow.run', with: { workflow: 'child' } }),
+    step('after', { needs: 'call' }),
+    step('each', { uses: 'workflow.run', forEach: [1, 2], with: { workflow: 'child' } }),
+  ])
+  const childEnded = (stepId: string, outcome: ChildOutcome): RunEvent => ({
+    type: 'childEnded',
+    stepId,
+    outcome,
+  })
+  const ok: ChildOutcome = { runId: 'c1', status: 'succeeded', output: { n: 2 } }
+
+  // [what, the step's state before (waiting for child c1, or not), the event, the step after, the effects]
+  const cases: [
+    string,
+    'waits' | 'runs' | 'waits-other' | 'foreach',
+    RunEvent,
+    Record<string, unknown>,
+    unknown[],
+  ][] = [
+    [
+      'delivers the output on out, taking no stored signal',
+      'waits',
+      childEnded('call', ok),
+      { status: 'succeeded', output: { n: 2 }, childRunId: 'c1' },
+      [abort('call'), dispatch('after')],
+    ],
+    [
+      'fails the step with CHILD_FAILED',
+      'waits',
+      childEnded('call', { runId: 'c1', status: 'failed', error: { code: 'E', message: 'no' } }),
+      { status: 'failed', error: { code: 'CHILD_FAILED', details: { runId: 'c1' } } },
+      // the run fails: the forEach step still running is stopped too
+      [abort('call'), abort('each'), ended],
+    ],
+    ['changes nothing for a step not waiting yet', 'runs', childEnded('call', ok), { status: 'running' }, []],
+    [
+      "changes nothing for another child's end",
+      'waits-other',
+      childEnded('call', ok),
+      { status: 'waiting', childRunId: 'c0' },
+      [],
+    ],
+    ['changes nothing for a forEach step', 'foreach', childEnded('each', ok), { status: 'waiting' }, []],
+  ]
+
+  it.each(cases)('%s', (_what, before, event, after, effects) => {
+    const run = new TestRun(wf)
+    run.send(ev.start())
+    if (before === 'waits') run.send(waiting('call', 'child:call', undefined, 'c1'))
+    if (before === 'waits-other') run.send(waiting('call', 'child:call', undefined, 'c0'))
+    if (before === 'foreach') run.send(waiting('each', 'child:each', undefined, 'c1'))
+    const stepId = (event as { stepId: string }).stepId
+    const t = run.send(event)
+    expect(t.taken).toEqual([])
+    expect(t.effects).toEqual(effects)
+    expect(run.step(stepId)).toMatchObject(after)
   })
 })
