@@ -5,6 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { openDatabase } from '../../src/store/orm.js'
 import { freshDatabaseUrl, TEST_DB } from '../helpers/db.js'
 import { freePort, killTestEnv, ServeProcess, sleep } from '../helpers/serve-process.js'
+import { until } from '../helpers/until.js'
 import { burn } from './workflows.js'
 
 interface StepView {
@@ -23,15 +24,6 @@ interface RunView {
 }
 
 const stepOf = (run: RunView, id: string) => run.steps.find((s) => s.id === id)!
-
-/** Polls until `check` holds; throws with `what` after `ms`. */
-async function until(what: string, ms: number, check: () => Promise<boolean>): Promise<void> {
-  const deadline = Date.now() + ms
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error(`timed out after ${ms} ms waiting for ${what}`)
-    await sleep(100)
-  }
-}
 
 /** A step that logs `line` as it starts, then keeps its worker busy for `ms`. */
 const spinning = (id: string, line: string, ms: number, extra: Record<string, unknown> = {}) => ({

@@ -4,6 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { Engine } from '../../src/runtime/engine.js'
 import { freshDatabaseUrl, TEST_DB } from '../helpers/db.js'
 import { freePort, ServeProcess, serveEnv, sleep } from '../helpers/serve-process.js'
+import { until } from '../helpers/until.js'
 import { SideEffectServer } from './side-effect-server.js'
 import { burn, effect } from './workflows.js'
 
@@ -27,15 +28,6 @@ const stepOf = (run: RunView, id: string) => run.steps.find((s) => s.id === id)!
 
 /** Seconds since `from`, for the timing lines each test prints. */
 const since = (from: number) => `${((Date.now() - from) / 1000).toFixed(1)} s`
-
-/** Polls until `check` holds; throws with `what` after `ms`. */
-async function until(what: string, ms: number, check: () => Promise<boolean>): Promise<void> {
-  const deadline = Date.now() + ms
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error(`timed out after ${ms} ms waiting for ${what}`)
-    await sleep(100)
-  }
-}
 
 /** An in-process engine on `databaseUrl`; each test closes what it opens, in a `finally`. */
 const open = (databaseUrl: string, options: { passivateAfterMs?: number; pollMs?: number } = {}) =>

@@ -6,19 +6,12 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { Engine } from '../../src/runtime/engine.js'
 import { freshDatabaseUrl, TEST_DB } from '../helpers/db.js'
+import { until } from '../helpers/until.js'
 
 let engine: Engine
 
 /** The engine's alarm clock: how many timers it holds. */
 const timersArmed = () => (engine as unknown as { timers: { size: number } }).timers.size
-
-async function until(what: string, check: () => Promise<boolean> | boolean, timeoutMs = 10_000) {
-  const deadline = Date.now() + timeoutMs
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`)
-    await new Promise((resolve) => setTimeout(resolve, 10))
-  }
-}
 
 beforeAll(async () => {
   engine = await Engine.open({ databaseUrl: await freshDatabaseUrl(), passivateAfterMs: 200 })
@@ -39,7 +32,7 @@ afterAll(async () => engine?.close())
 describe(`runs that leave memory (${TEST_DB})`, () => {
   it('leave no timer behind: 200 runs parked on a distant delay', async () => {
     await Promise.all(Array.from({ length: 200 }, (_, n) => engine.startRun('parked', { n })))
-    await until('200 passivated runs', async () => {
+    await until('200 passivated runs', 10_000, async () => {
       const [row] = await engine.db
         .knex('runs')
         .where({ status: 'waiting' })
