@@ -151,7 +151,7 @@ export class Supervisor {
    * When each step found running as this supervisor began started (a restart, a takeover): an
    * attempt of these may have started its child already. Any other attempt began here.
    */
-  private readonly resumedStarts: Map<string, number | undefined>
+  private readonly resumedStarts?: Map<string, number | undefined>
 
   constructor(
     readonly workflow: CompiledWorkflow,
@@ -163,10 +163,12 @@ export class Supervisor {
     this.done = new Promise((resolve) => {
       this.resolveDone = resolve
     })
-    this.resumedStarts = new Map()
     for (const step of state.steps.values()) {
       if (step.handle !== undefined) this.outputs[step.id] = { output: step.output }
-      if (step.status === 'running') this.resumedStarts.set(step.id, step.startedAt)
+      if (step.status === 'running') {
+        this.resumedStarts ??= new Map()
+        this.resumedStarts.set(step.id, step.startedAt)
+      }
     }
     const self = this
     this.forEach = new ForEachSteps({
@@ -298,13 +300,13 @@ export class Supervisor {
   ): Promise<void> {
     const runChanged = previous !== this.state.status
     let handOver: (() => void) | undefined
-    const newRuns = [...(inserting ? [inserting] : []), ...(child ? [child.row] : [])]
     const checkpoint: Checkpoint = {
-      newRuns: newRuns.length > 0 ? newRuns : undefined,
+      newRuns: inserting ? [inserting] : undefined,
       steps: [...changed].map((id) => stepRow(this.state.id, this.state.steps.get(id)!)),
       takes: takes.length > 0 ? takes : undefined,
       fence: { runId: this.state.id, epoch: this.epoch },
     }
+    if (child) checkpoint.newRuns = [...(checkpoint.newRuns ?? []), child.row]
     // observers are told what this checkpoint holds, even when the run has moved on meanwhile
     const stepsTold = [...changed].map((id) => ({ ...this.state.steps.get(id)! }))
     const ended = effects.some((e) => e.type === 'ended')
@@ -621,7 +623,7 @@ export class Supervisor {
     }
     // an attempt of a step (not an item) that began here cannot have started its child before:
     // the child's row goes into the checkpoint that records the start
-    const began = index === undefined && this.resumedStarts.get(spec.id) !== step.startedAt
+    const began = index === undefined && this.resumedStarts?.get(spec.id) !== step.startedAt
     try {
       if (began && this.deps.links.newChild) return { runId, child: await this.deps.links.newChild(start) }
       await this.deps.links.startChild(start)

@@ -400,10 +400,15 @@ function take(
     childEnded(wf, state, step, child, now, t)
     return
   }
+  stopWaiting(step, t)
+  finish(wf, state, step.id, 'succeeded', 'out', signal.data ?? null, now, t)
+}
+
+/** A waiting step is answered: its wait and its timer end. */
+function stopWaiting(step: StepState, t: Transition): void {
   t.effects.push({ type: 'abort', stepId: step.id })
   step.wait = undefined
   step.wakeAt = undefined
-  finish(wf, state, step.id, 'succeeded', 'out', signal.data ?? null, now, t)
 }
 
 /** Whether a step (not a `forEach`) waits for the end of this child run. */
@@ -425,9 +430,7 @@ function childEnded(
   now: number,
   t: Transition,
 ): void {
-  t.effects.push({ type: 'abort', stepId: step.id })
-  step.wait = undefined
-  step.wakeAt = undefined
+  stopWaiting(step, t)
   if (child.status === 'succeeded') {
     finish(wf, state, step.id, 'succeeded', 'out', child.output ?? null, now, t)
     return
