@@ -148,10 +148,10 @@ export class Supervisor {
   /** The `forEach` steps of the run, as they run here. */
   private readonly forEach: ForEachSteps
   /**
-   * When each step found running as this supervisor began started (a restart, a takeover): an
-   * attempt of these may have started its child already. Any other attempt began here.
+   * The attempt of each step found running as this supervisor began (a restart, a takeover), by its
+   * start and number: it may have started its child already. Any other attempt began here.
    */
-  private readonly resumedStarts?: Map<string, number | undefined>
+  private readonly resumedStarts?: Map<string, string>
 
   constructor(
     readonly workflow: CompiledWorkflow,
@@ -167,7 +167,7 @@ export class Supervisor {
       if (step.handle !== undefined) this.outputs[step.id] = { output: step.output }
       if (step.status === 'running') {
         this.resumedStarts ??= new Map()
-        this.resumedStarts.set(step.id, step.startedAt)
+        this.resumedStarts.set(step.id, attemptKey(step))
       }
     }
     const self = this
@@ -400,12 +400,19 @@ export class Supervisor {
 
   /**
    * Whether a step may start before the checkpoint that began it is durable: inline steps, but not
-   * a `forEach` step (its items are checkpointed against the step) nor one that starts a child run
-   * (the child's id comes from the step's checkpointed start).
+   * a `forEach` step (its items are checkpointed against the step). A step that starts a child run
+   * may, when its attempt began here: the child's row goes into the step's checkpoint that names
+   * it, held by the run's fence, so the child is stored only with the step's start and never apart.
    */
   private isPure(stepId: string): boolean {
     const spec = this.workflow.byId.get(stepId)!
-    return this.deps.steps.runsInline(spec.uses) && !spec.forEach && spec.uses !== 'workflow.run'
+    if (!this.deps.steps.runsInline(spec.uses) || spec.forEach) return false
+    return spec.uses !== 'workflow.run' || (this.deps.links.newChild !== undefined && this.beganHere(stepId))
+  }
+
+  /** Whether the step's current attempt began in this process (it cannot have started a child before). */
+  private beganHere(stepId: string): boolean {
+    return this.resumedStarts?.get(stepId) !== attemptKey(this.state.steps.get(stepId)!)
   }
 
   /** Whether an effect may take place before the checkpoint that decided it is durable. */
@@ -623,7 +630,7 @@ export class Supervisor {
     }
     // an attempt of a step (not an item) that began here cannot have started its child before:
     // the child's row goes into the checkpoint that records the start
-    const began = index === undefined && this.resumedStarts?.get(spec.id) !== step.startedAt
+    const began = index === undefined && this.beganHere(spec.id)
     try {
       if (began && this.deps.links.newChild) return { runId, child: await this.deps.links.newChild(start) }
       await this.deps.links.startChild(start)
@@ -711,6 +718,11 @@ export class Supervisor {
       finished_at: this.deps.now(),
     }
   }
+}
+
+/** An attempt of a step, by its start and number. */
+function attemptKey(step: StepState): string {
+  return `${step.startedAt}/${step.attempts}`
 }
 
 /** The id of the child run a step (item, attempt) starts: the same after a restart. */

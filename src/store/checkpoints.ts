@@ -106,6 +106,10 @@ export interface LogRow {
 }
 
 export interface Checkpoint {
+  /**
+   * Runs this checkpoint inserts. Any but the fenced run itself (a child run, a failure handler's
+   * run) is held by the checkpoint's fence: inserted only if the fenced run's rows are written.
+   */
   newRuns?: NewRunRow[]
   runs?: RunPatch[]
   steps?: StepRow[]
@@ -151,6 +155,7 @@ export class CheckpointWriter {
   private takes: SignalTake[] = []
   private signals: SignalRow[] = []
   private fences = new Map<string, number>()
+  private heldBy = new Map<string, string>()
   private waiters: Waiter[] = []
   private flushing: Promise<void> | undefined
   private scheduled = false
@@ -210,6 +215,12 @@ export class CheckpointWriter {
     if (fence.epoch < pending) return false
     const id = fence.runId
     this.runs.delete(id)
+    // the runs its rows would have inserted go with them
+    for (const [runId, by] of this.heldBy)
+      if (by === id) {
+        this.newRuns.delete(runId)
+        this.heldBy.delete(runId)
+      }
     for (const [key, row] of this.steps) if (row.run_id === id) this.steps.delete(key)
     for (const [key, row] of this.items) if (row.run_id === id) this.items.delete(key)
     this.logs = this.logs.filter((row) => row.run_id !== id)
@@ -223,7 +234,10 @@ export class CheckpointWriter {
 
   private add({ newRuns, runs, steps, logs, items, takes, signals, fence }: Checkpoint): void {
     if (fence) this.fences.set(fence.runId, fence.epoch)
-    for (const row of newRuns ?? []) this.newRuns.set(row.id, { ...row })
+    for (const row of newRuns ?? []) {
+      this.newRuns.set(row.id, { ...row })
+      if (fence && row.id !== fence.runId) this.heldBy.set(row.id, fence.runId)
+    }
     for (const patch of runs ?? []) {
       // a run not inserted yet is inserted as patched: one row, and no update of a row not yet there
       const inserting = this.newRuns.get(patch.id)
@@ -264,6 +278,7 @@ export class CheckpointWriter {
       takes: this.takes,
       signals: this.signals,
       fences: this.fences,
+      heldBy: this.heldBy,
     }
     const waiters = this.waiters
     this.newRuns = new Map()
@@ -274,6 +289,7 @@ export class CheckpointWriter {
     this.takes = []
     this.signals = []
     this.fences = new Map()
+    this.heldBy = new Map()
     this.waiters = []
     try {
       const refused = await this.commitRetrying(batch)
@@ -315,7 +331,11 @@ export class CheckpointWriter {
   private async onePerCaller(waiters: Waiter[], logs: LogRow[]): Promise<void> {
     for (const waiter of waiters) {
       const { checkpoint } = waiter
-      const fences = new Map(checkpoint.fence ? [[checkpoint.fence.runId, checkpoint.fence.epoch]] : [])
+      const { fence } = checkpoint
+      const fences = new Map(fence ? [[fence.runId, fence.epoch]] : [])
+      const heldBy = new Map<string, string>()
+      for (const row of checkpoint.newRuns ?? [])
+        if (fence && row.id !== fence.runId) heldBy.set(row.id, fence.runId)
       try {
         const refused = await this.commitRetrying({
           newRuns: checkpoint.newRuns ?? [],
@@ -326,6 +346,7 @@ export class CheckpointWriter {
           takes: checkpoint.takes ?? [],
           signals: checkpoint.signals ?? [],
           fences,
+          heldBy,
         })
         answer([waiter], refused)
       } catch (error) {
@@ -333,7 +354,7 @@ export class CheckpointWriter {
       }
     }
     // the log lines of the batch, on their own; lost if even they are refused
-    await this.commitRetrying({ ...EMPTY_BATCH, logs, fences: new Map() }).catch(() => {})
+    await this.commitRetrying({ ...EMPTY_BATCH, logs, fences: new Map(), heldBy: new Map() }).catch(() => {})
   }
 }
 
@@ -356,6 +377,8 @@ export interface Batch {
   signals: SignalRow[]
   /** Per fenced run, the lease epoch its rows are written with. */
   fences: Map<string, number>
+  /** New runs inserted only if another run's fence holds: by their id, that run's. */
+  heldBy: Map<string, string>
 }
 
 const EMPTY_BATCH = { newRuns: [], runs: [], steps: [], logs: [], items: [], takes: [], signals: [] }
@@ -375,11 +398,25 @@ export function checkpointExecutor(db: Pick<Database, 'knex' | 'sqlite'>, owner:
   return db.sqlite ? new SqliteExecutor(db.sqlite, owner) : new PostgresExecutor(db.knex, owner)
 }
 
-/** The fenced runs of a batch that are not inserted by it (a run being inserted is held by its writer). */
-function fencedRuns(batch: Batch): Map<string, number> {
-  if (batch.fences.size === 0 || batch.newRuns.length === 0) return batch.fences
-  const fenced = new Map(batch.fences)
-  for (const row of batch.newRuns) fenced.delete(row.id)
+/**
+ * The fenced runs of a batch, each with its lease epoch and the run whose row holds the fence (its
+ * own, but for a new run held by another run's fence). A run the batch inserts is held by its
+ * writer, unless it is held by the fence of a run the batch does not insert: then it is fenced by
+ * that run's fence (through any line of new runs between them).
+ */
+function fencedRuns(batch: Batch): Map<string, { epoch: number; via: string }> {
+  const fenced = new Map<string, { epoch: number; via: string }>()
+  if (batch.fences.size === 0) return fenced
+  const inserted = new Set(batch.newRuns.map((row) => row.id))
+  for (const [id, epoch] of batch.fences) if (!inserted.has(id)) fenced.set(id, { epoch, via: id })
+  for (const id of batch.heldBy.keys()) {
+    let via = id
+    // up the line of runs inserted here, to one that is not (a cycle cannot be, but ends the walk)
+    for (let hops = 0; inserted.has(via) && batch.heldBy.has(via) && hops <= batch.heldBy.size; hops++)
+      via = batch.heldBy.get(via)!
+    const epoch = inserted.has(via) ? undefined : batch.fences.get(via)
+    if (epoch !== undefined) fenced.set(id, { epoch, via })
+  }
   return fenced
 }
 
@@ -559,12 +596,12 @@ export class SqliteExecutor implements CheckpointExecutor {
   }
 
   /** Fenced runs that this process does not hold with their epoch, read inside the transaction. */
-  private refused(fenced: Map<string, number>): Set<string> {
+  private refused(fenced: Map<string, { epoch: number; via: string }>): Set<string> {
     const refused = new Set<string>()
     if (fenced.size === 0) return refused
     const read = this.statement('select owner, lease_epoch from runs where id = ?')
-    for (const [id, epoch] of fenced) {
-      const [row] = read.all([id]) as { owner: string | null; lease_epoch: number }[]
+    for (const [id, { epoch, via }] of fenced) {
+      const [row] = read.all([via]) as { owner: string | null; lease_epoch: number }[]
       // a run without its row (its insert failed, or it was pruned) is held by nobody either
       if (!row || row.owner !== this.owner || Number(row.lease_epoch) !== epoch) refused.add(id)
     }
@@ -604,7 +641,8 @@ function columnArrays<R>(rows: R[], columns: Typed<keyof R & string>): unknown[]
   return columns.map(([name]) => rows.map((row) => binding(row[name])))
 }
 
-const PG_INSERT_RUNS = (from: number) => `insert into runs (${names(RUN_TABLE)}) ${unnest(RUN_TABLE, from)}`
+const PG_INSERT_RUNS = (from: number, keep = '') =>
+  `insert into runs (${names(RUN_TABLE)}) ${unnest(RUN_TABLE, from)}${keep}`
 const PG_UPSERT_STEPS = (from: number, keep = '') =>
   `insert into step_states (${names(STEP_TABLE)}) ${unnest(STEP_TABLE, from)}${keep}` +
   ` on conflict (run_id, step_id) do update set ${STEP_TABLE.filter(
@@ -674,9 +712,13 @@ export class PostgresExecutor implements CheckpointExecutor {
     // the fence comes first: $1 holds the fenced runs, which every other part filters its rows by
     const fenced = fencedRuns(batch)
     const fencing = fenced.size > 0
-    if (fencing) part(PG_FENCE, [[...fenced.keys()], [...fenced.values()], this.owner])
+    if (fencing) {
+      const held = [...fenced.values()]
+      part(PG_FENCE, [[...fenced.keys()], held.map((f) => f.epoch), this.owner, held.map((f) => f.via)])
+    }
     const keep = (column: string) => (fencing ? PG_KEEP(column) : '')
-    if (batch.newRuns.length > 0) part(PG_INSERT_RUNS, columnArrays(batch.newRuns, RUN_TABLE))
+    if (batch.newRuns.length > 0)
+      part((from) => PG_INSERT_RUNS(from, keep('u.id')), columnArrays(batch.newRuns, RUN_TABLE))
     if (batch.steps.length > 0)
       part((from) => PG_UPSERT_STEPS(from, keep('u.run_id')), columnArrays(batch.steps, STEP_TABLE))
     const groups = new Map<string, RunPatch[]>()
@@ -713,10 +755,13 @@ export class PostgresExecutor implements CheckpointExecutor {
   }
 }
 
-/** The fenced runs still held by their writer with their epoch, locked until the statement ends. */
+/**
+ * The fenced runs still held by their writer with their epoch (the row of the run that holds the
+ * fence, `via`, locked until the statement ends).
+ */
 const PG_FENCE = (from: number) =>
-  `select r.id from runs r join unnest($${from + 1}::text[], $${from + 2}::int[]) as f(id, epoch)` +
-  ` on r.id = f.id where r.owner = $${from + 3} and r.lease_epoch = f.epoch for update of r`
+  `select f.id from runs r join unnest($${from + 1}::text[], $${from + 2}::int[], $${from + 4}::text[]) as f(id, epoch, via)` +
+  ` on r.id = f.via where r.owner = $${from + 3} and r.lease_epoch = f.epoch for update of r`
 /** A row is written when its run is not fenced ($1), or when the fence (p0) held. */
 const PG_KEEP = (column: string) =>
   ` where (${column} <> all($1::text[]) or ${column} in (select id from p0))`
@@ -743,7 +788,7 @@ function takenOnInsert(batch: Batch): Set<SignalRow> {
 }
 
 /** The signals' columns for PostgreSQL, with whether each taken one waits for its receiver's fence. */
-function pgSignalArrays(batch: Batch, fenced: Map<string, number>): unknown[][] {
+function pgSignalArrays(batch: Batch, fenced: Map<string, unknown>): unknown[][] {
   const takes = takenOnInsert(batch)
   const rows = batch.signals.map((row) => {
     const taken = takes.has(row)
@@ -760,14 +805,14 @@ function pgSignalArrays(batch: Batch, fenced: Map<string, number>): unknown[][] 
 /** The batch without the rows of the given runs. */
 function without(batch: Batch, runs: Set<string>): Batch {
   return {
-    newRuns: batch.newRuns,
+    ...batch,
+    newRuns: batch.newRuns.filter((r) => !runs.has(r.id)),
     runs: batch.runs.filter((r) => !runs.has(r.id)),
     steps: batch.steps.filter((r) => !runs.has(r.run_id)),
     logs: batch.logs.filter((r) => !runs.has(r.run_id)),
     items: batch.items.filter((r) => !runs.has(r.run_id)),
     takes: batch.takes.filter((r) => !runs.has(r.run_id)),
     signals: batch.signals.filter((r) => !runs.has(r.sender_run_id)),
-    fences: batch.fences,
   }
 }
 

@@ -232,3 +232,54 @@ describe(`a signal taken in memory as it is stored (${TEST_DB})`, () => {
     if (stored === 'untaken') expect(rows[0].taken_by).toBeNull()
   })
 })
+
+describe(`runs inserted under another run's fence (${TEST_DB})`, () => {
+  // A parent held here (or taken over) checkpoints a step that starts a child, whose row rides in
+  // the parent's checkpoint; the child checkpoints its own steps, and may start a grandchild the
+  // same way; all of it handed over in one turn, so one commit.
+  type Case = [what: string, takenOver: boolean, grandchild: boolean, stored: boolean]
+  const cases: Case[] = [
+    ['inserts the child with its parent held, and writes its steps', false, false, true],
+    ['inserts neither the child nor its steps when the parent was taken over', true, false, false],
+    ['inserts a line of runs started in one commit when the first is held', false, true, true],
+    ['inserts none of a line of runs when the first was taken over', true, true, false],
+  ]
+
+  it.each(cases.map((c, i) => [...c, i] as const))('%s', async (_what, takenOver, grandchild, stored, i) => {
+    const parent = `held-parent-${i}`
+    const child = `held-child-${i}`
+    const grand = `held-grandchild-${i}`
+    await writer.write({ newRuns: [newRun(parent)], fence: { runId: parent, epoch: 1 } })
+    if (takenOver) await db.knex('runs').where({ id: parent }).update({ owner: 'process-b', lease_epoch: 2 })
+    const checkpoints: Checkpoint[] = [
+      {
+        newRuns: [newRun(child)],
+        steps: [stepRow(parent, 'call', 'waiting')],
+        fence: { runId: parent, epoch: 1 },
+      },
+      {
+        ...(grandchild ? { newRuns: [newRun(grand)] } : {}),
+        steps: [stepRow(child, 'first', 'succeeded')],
+        fence: { runId: child, epoch: 1 },
+      },
+      ...(grandchild
+        ? [{ steps: [stepRow(grand, 'first', 'running')], fence: { runId: grand, epoch: 1 } }]
+        : []),
+    ]
+    const results = await Promise.allSettled(checkpoints.map((checkpoint) => writer.write(checkpoint)))
+    for (const result of results) {
+      if (stored) expect(result.status).toBe('fulfilled')
+      else expect(result.status === 'rejected' && result.reason).toBeInstanceOf(LeaseLostError)
+    }
+    const runs = (await db.knex('runs').whereIn('id', [child, grand])).map((r) => r.id).sort()
+    expect(runs).toEqual(stored ? [child, ...(grandchild ? [grand] : [])] : [])
+    expect(await stepsOf(parent)).toEqual(stored ? ['call:waiting'] : [])
+    expect(await stepsOf(child)).toEqual(stored ? ['first:succeeded'] : [])
+    expect(await stepsOf(grand)).toEqual(stored && grandchild ? ['first:running'] : [])
+    // a later checkpoint of a child never stored is refused as well
+    if (!stored)
+      await expect(
+        writer.write({ steps: [stepRow(child, 'last', 'running')], fence: { runId: child, epoch: 1 } }),
+      ).rejects.toBeInstanceOf(LeaseLostError)
+  })
+})
