@@ -28,7 +28,7 @@ import { type RunView, readOutcome, readRun } from '../store/runs.js'
 import { endedItems, SignalInbox, untakenSignalsOf, waitedChildren } from '../store/signals.js'
 import { stepRow } from '../store/step-rows.js'
 import { forgetItems, readStoredRuns, runExists } from '../store/stored-runs.js'
-import { WorkflowStore } from '../store/workflows.js'
+import { WORKFLOW_CHANGED_CHANNEL, WorkflowStore } from '../store/workflows.js'
 import { ConcurrencyLines } from './concurrency-lines.js'
 import { type LeaseCheck, placeOf, StepDispatcher } from './dispatch.js'
 import { Executors } from './executors.js'
@@ -108,7 +108,7 @@ export class Engine {
     readonly secrets: SecretVault,
   ) {
     this.reads = new HotReads(db)
-    this.workflows = new WorkflowStore(db.knex, this.reads)
+    this.workflows = new WorkflowStore(db.knex, this.reads, db.kind === 'postgres')
     this.dispatcher = new StepDispatcher(
       registry,
       executors,
@@ -127,6 +127,13 @@ export class Engine {
       secrets,
     )
     this.notices = db.kind === 'postgres' ? new PgNotices(db.knex) : undefined
+    // another process's deploy makes this one forget the version it knew
+    const known = this.workflows.known
+    this.notices?.listen(
+      WORKFLOW_CHANGED_CHANNEL,
+      (id) => known.changed(id),
+      (on) => known.reset(on),
+    )
     this.changes = new RunChanges(this.notices)
     this.writer = new CheckpointWriter(
       this.changes.observe(scrubbingExecutor(checkpointExecutor(db, this.owner), () => secrets.redactor)),
@@ -194,6 +201,7 @@ export class Engine {
       holds: (id) => this.supervisors.has(id),
       stored: (id) => runExists(this.reads, id),
       version: (id, version) => this.workflowVersion(id, version),
+      knownVersion: (id, version) => this.catalog.knownVersion(id, version),
       isPaused: (id) => this.workflows.isPaused(id),
       spawn: (workflow, version, state, trigger) => this.spawn(workflow, version, state, trigger),
       forget: (supervisor) => {
@@ -598,7 +606,7 @@ export class Engine {
     if (depth > this.options.maxDepth)
       return { skipped: `not started: the run of '${workflowId}' would be ${depth} deep, over runs.maxDepth` }
     try {
-      return { version: (await this.workflows.currentVersion(workflowId)).version }
+      return { version: await this.workflows.knownCurrentVersion(workflowId) }
     } catch (error) {
       const why = error instanceof NotFoundError ? 'it does not exist' : (error as Error).message
       return { skipped: `workflow '${workflowId}' not started: ${why}` }

@@ -36,6 +36,8 @@ export interface StartHost {
     workflowId: string,
     version?: number,
   ): Promise<{ workflow: CompiledWorkflow; version: number; paused?: boolean }>
+  /** The same for a run a run starts: the current version as this process knows it, without a read when it may. */
+  knownVersion(workflowId: string, version?: number): Promise<{ workflow: CompiledWorkflow; version: number }>
   isPaused(workflowId: string): Promise<boolean>
   /** A supervisor for a run, held in memory here from now on. */
   spawn(workflow: CompiledWorkflow, version: number, state: RunState, trigger: unknown): Supervisor
@@ -117,7 +119,7 @@ export class RunStarts {
     const host = this.host
     this.checkDepth(child)
     host.checkAccepting()
-    const { workflow, version } = await host.version(child.workflow, child.version)
+    const { workflow, version } = await host.knownVersion(child.workflow, child.version)
     const { row, state } = this.newRun(child.id, workflow, version, child.input, child)
     const limited = workflow.definition.concurrency !== undefined
     return {

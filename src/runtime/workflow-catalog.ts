@@ -80,10 +80,26 @@ export class WorkflowCatalog {
     id: string,
     version?: number,
   ): Promise<{ workflow: CompiledWorkflow; version: number; paused?: boolean }> {
-    let paused: boolean | undefined
-    if (version === undefined) ({ version, paused } = await this.store.currentVersion(id))
+    if (version !== undefined) return this.compiledVersion(id, version)
+    const current = await this.store.currentVersion(id)
+    return { ...(await this.compiledVersion(id, current.version)), paused: current.paused }
+  }
+
+  /**
+   * A version of a workflow, compiled, for a run that a run starts (a child, a failure handler):
+   * without one, the current version as this process knows it, read only when it does not (see
+   * src/store/known-versions.ts), so that starting it waits for nothing.
+   */
+  async knownVersion(id: string, version?: number): Promise<{ workflow: CompiledWorkflow; version: number }> {
+    return this.compiledVersion(id, version ?? (await this.store.knownCurrentVersion(id)))
+  }
+
+  private async compiledVersion(
+    id: string,
+    version: number,
+  ): Promise<{ workflow: CompiledWorkflow; version: number }> {
     const cached = this.compiled.get(`${id}@${version}`)
-    if (cached) return { workflow: cached, version, paused }
+    if (cached) return { workflow: cached, version }
     const stored = await this.store.get(id, version)
     const key = `${id}@${stored.version}`
     let workflow = this.compiled.get(key)
@@ -91,7 +107,7 @@ export class WorkflowCatalog {
       workflow = compileWorkflow(stored.definition, this.registry, this.limits)
       this.compiled.set(key, workflow)
     }
-    return { workflow, version: stored.version, paused }
+    return { workflow, version: stored.version }
   }
 
   /** The current version of every live workflow, optionally of one trigger kind. */

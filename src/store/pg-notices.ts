@@ -7,7 +7,12 @@ import { pgQuery } from './orm.js'
 
 /** What the rest of the engine sees: a channel to listen on and one to notify. */
 export interface Notices {
-  listen(channel: string, handler: (payload: string) => void): void
+  /**
+   * `hearing` is told when notices on the channel are heard from now on (true), and when they may
+   * go unheard from now on (false: the listening connection dropped), for whoever must not rely on
+   * them meanwhile.
+   */
+  listen(channel: string, handler: (payload: string) => void, hearing?: (on: boolean) => void): void
   notify(channel: string, payload: string): void
 }
 
@@ -22,6 +27,7 @@ const RECONNECT_MS = [100, 500, 2_000, 5_000]
 
 export class PgNotices implements Notices {
   private readonly handlers = new Map<string, (payload: string) => void>()
+  private readonly hearing = new Map<string, (on: boolean) => void>()
   private client: ListeningClient | undefined
   private connecting = false
   private failures = 0
@@ -33,9 +39,15 @@ export class PgNotices implements Notices {
     private readonly report: (error: unknown) => void = () => {},
   ) {}
 
-  listen(channel: string, handler: (payload: string) => void): void {
+  listen(channel: string, handler: (payload: string) => void, hearing?: (on: boolean) => void): void {
     this.handlers.set(channel, handler)
-    if (this.client) void this.client.query(`listen ${channel}`).catch(() => this.dropped())
+    if (hearing) this.hearing.set(channel, hearing)
+    const client = this.client
+    if (client)
+      void client.query(`listen ${channel}`).then(
+        () => client === this.client && hearing?.(true),
+        () => this.dropped(),
+      )
     else this.connect()
   }
 
@@ -49,6 +61,7 @@ export class PgNotices implements Notices {
     clearTimeout(this.timer)
     const client = this.client
     this.client = undefined
+    for (const hearing of this.hearing.values()) hearing(false)
     if (client) await this.knex.client.destroyRawConnection(client).catch(() => {})
   }
 
@@ -75,6 +88,7 @@ export class PgNotices implements Notices {
       if (this.closed) throw new Error('closed')
       this.client = client
       this.failures = 0
+      for (const hearing of this.hearing.values()) hearing(true)
     } catch (error) {
       if (!this.closed) this.report(error)
       if (client) await this.knex.client.destroyRawConnection(client).catch(() => {})
@@ -85,6 +99,7 @@ export class PgNotices implements Notices {
   private dropped(client = this.client): void {
     if (!client || client !== this.client) return
     this.client = undefined
+    for (const hearing of this.hearing.values()) hearing(false)
     void this.knex.client.destroyRawConnection(client).catch(() => {})
     this.retry()
   }

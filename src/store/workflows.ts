@@ -2,7 +2,13 @@
 // not stored again; any other change becomes the next version, and runs keep the version they began.
 import type { Knex } from '@mikro-orm/knex'
 import { ConflictError, NotFoundError } from '../errors.js'
+import { KnownVersions } from './known-versions.js'
 import type { HotReads } from './orm.js'
+
+/** A process that deploys or deletes a workflow says so on this channel (payload: its id), on PostgreSQL. */
+export const WORKFLOW_CHANGED_CHANNEL = 'piecework_workflow_changed'
+/** A current version known without a read is kept at most this long (a notice may be lost unseen). */
+const KNOWN_VERSION_MS = 1_000
 
 /** A workflow's row: what every version shares. */
 export interface WorkflowRow {
@@ -77,17 +83,27 @@ export class WorkflowStore {
    * await cost about six times as much afterwards). `reads`: the hot read of a run start (its
    * workflow's current version) goes outside knex.
    */
+  /**
+   * The current versions this process knows without a read (what a child run starts with). On
+   * PostgreSQL only while other processes' changes are heard: see `hearChanges`.
+   */
+  readonly known: KnownVersions
+
   constructor(
     private readonly knex: Knex,
     private readonly reads: HotReads,
-  ) {}
+    /** Whether other processes share the database (PostgreSQL): changes are then told on a channel. */
+    private readonly shared = false,
+  ) {
+    this.known = new KnownVersions(!shared, KNOWN_VERSION_MS)
+  }
 
   /** Stores a definition as the workflow's next version, unless it is unchanged. */
   async save(
     input: { id: string; name?: string; triggerKind: string; definition: unknown; hash: string },
     options: { mustExist?: boolean; mustNotExist?: boolean } = {},
   ): Promise<SaveResult> {
-    return this.knex.transaction(async (trx) => {
+    const saved = await this.knex.transaction(async (trx): Promise<SaveResult> => {
       const now = Date.now()
       const current: { current_version: number | string; deleted_at: unknown } | undefined = await trx(
         'workflows',
@@ -124,8 +140,28 @@ export class WorkflowStore {
           .where({ id: input.id })
           .update(live ? fields : { ...fields, paused_at: null })
       else await trx('workflows').insert({ id: input.id, ...fields, created_at: now })
+      await this.tellOthers(trx, input.id)
       return { version, created: true }
     })
+    // known again only after the change is committed (a read meanwhile may have met the old version)
+    if (saved.created) this.known.changed(input.id)
+    return saved
+  }
+
+  /** The current version as this process knows it, read (and then known) when it does not. */
+  async knownCurrentVersion(id: string): Promise<number> {
+    const known = this.known.get(id)
+    if (known !== undefined) return known
+    const token = this.known.token()
+    const { version } = await this.currentVersion(id)
+    this.known.fill(id, version, token)
+    return version
+  }
+
+  /** A change of a workflow's current version, told to the other processes by the transaction making it. */
+  private async tellOthers(trx: Knex.Transaction, id: string): Promise<void> {
+    // PostgreSQL delivers the notice when the transaction commits, and not at all if it does not
+    if (this.shared) await trx.raw('select pg_notify(?, ?)', [WORKFLOW_CHANGED_CHANNEL, id])
   }
 
   /** One lean query: the hot path of starting a run asks it every time (and whether it is paused). */
@@ -190,10 +226,15 @@ export class WorkflowStore {
   }
 
   async remove(id: string): Promise<void> {
-    const changed = await this.knex('workflows')
-      .where({ id, deleted_at: null })
-      .update({ deleted_at: Date.now() })
-    if (changed === 0) throw new NotFoundError(`workflow '${id}' does not exist`)
+    await this.knex.transaction(async (trx) => {
+      const changed = await trx('workflows')
+        .where({ id, deleted_at: null })
+        .update({ deleted_at: Date.now() })
+      if (changed === 0) throw new NotFoundError(`workflow '${id}' does not exist`)
+      await this.tellOthers(trx, id)
+    })
+    // known again only after the deletion is committed
+    this.known.changed(id)
   }
 }
 

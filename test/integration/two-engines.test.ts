@@ -117,6 +117,33 @@ describe.runIf(TEST_DB === 'postgres')('two engines on one database (postgres)',
     expect(await b.getRun(childId!)).toMatchObject({ parentRunId: id, parentStepId: 'call' })
   })
 
+  it('starts a child at the version the other engine deployed a moment ago', async () => {
+    const kid = (value: string) =>
+      workflow('kid', [step('set', 'data.set', { value })], { output: '{{ steps.set.output }}' })
+    const first = kid('one')
+    await a.deploy(first)
+    const { workflow: parent } = await a.deploy(
+      workflow('calls-kid', [step('call', 'workflow.run', { workflow: first.id })], {
+        output: '{{ steps.call.output }}',
+      }),
+    )
+    const childOutput = async () => {
+      const { id } = await a.startRun(parent.id, {})
+      return (await a.getRun(id, 5_000)).output
+    }
+    // `a` knows the child's current version now, and starts children without reading it
+    expect(await childOutput()).toBe('one')
+    expect(await childOutput()).toBe('one')
+    await b.deploy({ ...kid('two'), id: first.id })
+    // `b`'s notice reaches `a` within moments: long before a known version's time (1 s) is up
+    const deployed = Date.now()
+    let output: unknown
+    do output = await childOutput()
+    while (output !== 'two' && Date.now() - deployed < 3_000)
+    expect(output).toBe('two')
+    expect(Date.now() - deployed).toBeLessThan(300)
+  })
+
   it('holds a workflow concurrency limit across both engines', async () => {
     const { workflow: wf } = await a.deploy(
       workflow('one-at-a-time', [step('wait', 'flow.delay', { for: '300ms' })], { concurrency: 1 }),
