@@ -8,6 +8,7 @@ import type { Knex } from '@mikro-orm/knex'
 import { EngineError } from '../errors.js'
 import { isTransientFault } from './faults.js'
 import { type Database, pgQuery, type SqliteConnection } from './orm.js'
+import type { WalCheckpoints } from './wal-checkpoints.js'
 
 export interface NewRunRow {
   id: string
@@ -394,8 +395,13 @@ export interface CheckpointExecutor {
 }
 
 /** The executor for a database: synchronous prepared statements on SQLite, array statements on PostgreSQL. */
-export function checkpointExecutor(db: Pick<Database, 'knex' | 'sqlite'>, owner: string): CheckpointExecutor {
-  return db.sqlite ? new SqliteExecutor(db.sqlite, owner) : new PostgresExecutor(db.knex, owner)
+export function checkpointExecutor(
+  db: Pick<Database, 'knex' | 'sqlite' | 'walCheckpoints'>,
+  owner: string,
+): CheckpointExecutor {
+  return db.sqlite
+    ? new SqliteExecutor(db.sqlite, owner, db.walCheckpoints)
+    : new PostgresExecutor(db.knex, owner)
 }
 
 /**
@@ -540,6 +546,8 @@ export class SqliteExecutor implements CheckpointExecutor {
   constructor(
     private readonly db: SqliteConnection,
     private readonly owner: string,
+    /** Told of the rows written, to move WAL checkpoints off this thread once they are many. */
+    private readonly wal?: Pick<WalCheckpoints, 'wrote'>,
   ) {
     this.write = db.transaction((whole: Batch) => {
       const refused = this.refused(fencedRuns(whole))
@@ -592,7 +600,9 @@ export class SqliteExecutor implements CheckpointExecutor {
     // `em.transactional`, a migration): never write into it, wait until it has ended
     while (this.db.inTransaction) await new Promise((resolve) => setImmediate(resolve))
     // synchronous: once it returns, the transaction is committed
-    return this.write(batch)
+    const refused = this.write(batch)
+    this.wal?.wrote(batch.newRuns.length + batch.steps.length + batch.runs.length + batch.logs.length)
+    return refused
   }
 
   /** Fenced runs that this process does not hold with their epoch, read inside the transaction. */

@@ -8,11 +8,16 @@ import type { Knex } from '@mikro-orm/knex'
 import { type DatabaseKind, parseDatabaseUrl } from './database-url.js'
 import { openFailure } from './faults.js'
 import { migrate } from './migrate.js'
+import { WalCheckpoints } from './wal-checkpoints.js'
 
 /** The part of a `better-sqlite3` connection that the checkpoint writer uses. */
 export interface SqliteConnection {
   /** Whether a transaction is open on the connection (knex's own, too). */
   readonly inTransaction: boolean
+  /** The file, and whether the database is in memory instead. */
+  readonly name: string
+  readonly memory: boolean
+  pragma(text: string): unknown
   prepare(sql: string): {
     run(...bindings: unknown[]): unknown
     all(...bindings: unknown[]): unknown[]
@@ -96,6 +101,8 @@ export interface Database {
   knex: Knex
   /** SQLite only: knex's one connection, for statements run synchronously outside knex. */
   sqlite?: SqliteConnection
+  /** SQLite file only: its WAL checkpoints, moved off the engine's thread once it writes (wal-checkpoints.ts). */
+  walCheckpoints?: WalCheckpoints
   close(): Promise<void>
 }
 
@@ -127,7 +134,12 @@ async function connect(url: string, options: { migrate?: boolean }): Promise<Dat
     if (options.migrate !== false || inMemory) await migrate(url, knex, kind)
     // connect now all the same: an unreachable database fails at its open
     else if (!sqlite) await knex.raw('select 1')
-    return { kind, knex, sqlite, close: () => knex.destroy() }
+    const walCheckpoints = sqlite && !sqlite.memory ? new WalCheckpoints(sqlite) : undefined
+    const close = async () => {
+      await walCheckpoints?.close()
+      await knex.destroy()
+    }
+    return { kind, knex, sqlite, walCheckpoints, close }
   } catch (error) {
     await knex.destroy()
     throw error
