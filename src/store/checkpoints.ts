@@ -235,10 +235,8 @@ export class CheckpointWriter {
 
   private add({ newRuns, runs, steps, logs, items, takes, signals, fence }: Checkpoint): void {
     if (fence) this.fences.set(fence.runId, fence.epoch)
-    for (const row of newRuns ?? []) {
-      this.newRuns.set(row.id, { ...row })
-      if (fence && row.id !== fence.runId) this.heldBy.set(row.id, fence.runId)
-    }
+    for (const row of newRuns ?? []) this.newRuns.set(row.id, { ...row })
+    holdNewRuns({ newRuns, fence }, this.heldBy)
     for (const patch of runs ?? []) {
       // a run not inserted yet is inserted as patched: one row, and no update of a row not yet there
       const inserting = this.newRuns.get(patch.id)
@@ -334,9 +332,7 @@ export class CheckpointWriter {
       const { checkpoint } = waiter
       const { fence } = checkpoint
       const fences = new Map(fence ? [[fence.runId, fence.epoch]] : [])
-      const heldBy = new Map<string, string>()
-      for (const row of checkpoint.newRuns ?? [])
-        if (fence && row.id !== fence.runId) heldBy.set(row.id, fence.runId)
+      const heldBy = holdNewRuns(checkpoint, new Map())
       try {
         const refused = await this.commitRetrying({
           newRuns: checkpoint.newRuns ?? [],
@@ -357,6 +353,18 @@ export class CheckpointWriter {
     // the log lines of the batch, on their own; lost if even they are refused
     await this.commitRetrying({ ...EMPTY_BATCH, logs, fences: new Map(), heldBy: new Map() }).catch(() => {})
   }
+}
+
+/**
+ * Records in `heldBy` that the runs a fenced checkpoint inserts, other than its own run, are held
+ * by its fence (see `Checkpoint.newRuns`); returns `heldBy`.
+ */
+function holdNewRuns(
+  { newRuns, fence }: Pick<Checkpoint, 'newRuns' | 'fence'>,
+  heldBy: Map<string, string>,
+): Map<string, string> {
+  if (fence) for (const row of newRuns ?? []) if (row.id !== fence.runId) heldBy.set(row.id, fence.runId)
+  return heldBy
 }
 
 function answer(waiters: Waiter[], refused: Set<string>): void {

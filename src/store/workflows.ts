@@ -85,7 +85,8 @@ export class WorkflowStore {
    */
   /**
    * The current versions this process knows without a read (what a child run starts with). On
-   * PostgreSQL only while other processes' changes are heard: see `hearChanges`.
+   * PostgreSQL only while other processes' changes are heard: the engine listens for them on
+   * WORKFLOW_CHANGED_CHANNEL and tells this of each notice and of each gap in hearing them.
    */
   readonly known: KnownVersions
 
