@@ -4,7 +4,7 @@
 // holds each run with its epoch: a row lock on PostgreSQL, a check in the transaction on SQLite)
 // and without it, alternated in one process.
 import { randomUUID } from 'node:crypto'
-import { checkpointExecutor } from '../dist/src/store/checkpoints.js'
+import { batchOf, checkpointExecutor } from '../dist/src/store/checkpoints.js'
 import { openDatabase } from '../dist/src/store/orm.js'
 import { benchDatabases, LABEL, withDatabase } from './lib/db.mjs'
 import { log, runIfMain } from './lib/harness.mjs'
@@ -12,16 +12,6 @@ import { median, now } from './lib/stats.mjs'
 
 const RUNS = 64
 const BATCHES = [1, 16]
-const EMPTY = {
-  newRuns: [],
-  runs: [],
-  steps: [],
-  logs: [],
-  items: [],
-  takes: [],
-  signals: [],
-  fences: new Map(),
-}
 
 async function onDatabase(kind, { quick }, width) {
   return withDatabase(kind, async (target) => {
@@ -31,27 +21,27 @@ async function onDatabase(kind, { quick }, width) {
       const executor = checkpointExecutor(db, owner)
       const at = Date.now()
       const ids = Array.from({ length: RUNS }, (_, i) => `run-${i}`)
-      await executor.commit({
-        ...EMPTY,
-        newRuns: ids.map((id) => ({
-          id,
-          workflow_id: 'fence',
-          workflow_version: 1,
-          status: 'running',
-          input: '{}',
-          created_at: at,
-          owner,
-          lease_until: at + 3_600_000,
-        })),
-      })
+      await executor.commit(
+        batchOf({
+          newRuns: ids.map((id) => ({
+            id,
+            workflow_id: 'fence',
+            workflow_version: 1,
+            status: 'running',
+            input: '{}',
+            created_at: at,
+            owner,
+            lease_until: at + 3_600_000,
+          })),
+        }),
+      )
       const epochs = new Map(
         (await db.knex('runs').select('id', 'lease_epoch')).map((r) => [r.id, Number(r.lease_epoch)]),
       )
       let n = 0
       const batch = (first, fenced) => {
         const held = Array.from({ length: width }, (_, k) => ids[(first + k) % RUNS])
-        return {
-          ...EMPTY,
+        return batchOf({
           steps: held.flatMap((id) =>
             ['a', 'b'].map((step) => ({
               run_id: id,
@@ -69,7 +59,7 @@ async function onDatabase(kind, { quick }, width) {
           ),
           runs: held.map((id) => ({ id, status: 'running' })),
           fences: fenced ? new Map(held.map((id) => [id, epochs.get(id)])) : new Map(),
-        }
+        })
       }
       const commits = async (fenced, count) => {
         const times = []

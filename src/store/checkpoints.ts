@@ -334,24 +334,14 @@ export class CheckpointWriter {
       const fences = new Map(fence ? [[fence.runId, fence.epoch]] : [])
       const heldBy = holdNewRuns(checkpoint, new Map())
       try {
-        const refused = await this.commitRetrying({
-          newRuns: checkpoint.newRuns ?? [],
-          runs: checkpoint.runs ?? [],
-          steps: checkpoint.steps ?? [],
-          logs: checkpoint.logs ?? [],
-          items: checkpoint.items ?? [],
-          takes: checkpoint.takes ?? [],
-          signals: checkpoint.signals ?? [],
-          fences,
-          heldBy,
-        })
+        const refused = await this.commitRetrying(batchOf({ ...checkpoint, fences, heldBy }))
         answer([waiter], refused)
       } catch (error) {
         waiter.reject(error)
       }
     }
     // the log lines of the batch, on their own; lost if even they are refused
-    await this.commitRetrying({ ...EMPTY_BATCH, logs, fences: new Map(), heldBy: new Map() }).catch(() => {})
+    await this.commitRetrying(batchOf({ logs })).catch(() => {})
   }
 }
 
@@ -390,7 +380,20 @@ export interface Batch {
   heldBy: Map<string, string>
 }
 
-const EMPTY_BATCH = { newRuns: [], runs: [], steps: [], logs: [], items: [], takes: [], signals: [] }
+/** A batch of the given parts, every other part empty. */
+export function batchOf(parts: Partial<Batch>): Batch {
+  return {
+    newRuns: parts.newRuns ?? [],
+    runs: parts.runs ?? [],
+    steps: parts.steps ?? [],
+    logs: parts.logs ?? [],
+    items: parts.items ?? [],
+    takes: parts.takes ?? [],
+    signals: parts.signals ?? [],
+    fences: parts.fences ?? new Map(),
+    heldBy: parts.heldBy ?? new Map(),
+  }
+}
 
 /**
  * Writes a batch in one transaction: inserts new runs, upserts step states on (run_id, step_id),
