@@ -3,6 +3,7 @@
 // otherwise each expression is interpolated as text. Expressions run on the engine's own thread, so
 // each evaluation is bounded in time, depth, sequence length and result size.
 import { type JsonataExpression, jsonata } from '../vendor/jsonata.js'
+import { compileDirect, type DirectExpression } from './direct-expression.js'
 import { EVALUATE, plainPath, readPlainPath } from './plain-path.js'
 
 export interface ExpressionLimits {
@@ -43,6 +44,8 @@ export type Expression = {
   limits: ExpressionLimits
   /** The names of a plain path (`input.name`): read without JSONata where that is the same. */
   path?: string[]
+  /** Any other shape evaluated without JSONata where that is the same (`$merge([input, {...}])`). */
+  direct?: DirectExpression
 }
 
 export type Template =
@@ -132,8 +135,15 @@ function compileExpression(source: string, path: string, limits: ExpressionLimit
   }
   // typed as taking a name, but JSONata keys its bindings by any property key
   compiled.assign(EVALUATE_EXIT as unknown as string, stringGuard(limits.maxResultBytes))
-  const names = plainPath(compiled.ast() as Parameters<typeof plainPath>[0])
-  return names ? { source, compiled, limits, path: names } : { source, compiled, limits }
+  const ast = compiled.ast() as Parameters<typeof plainPath>[0]
+  const names = plainPath(ast)
+  if (names) return { source, compiled, limits, path: names }
+  const direct = compileDirect(ast, {
+    maxChars: limits.maxResultBytes,
+    maxDepth: limits.maxDepth,
+    maxSequence: limits.maxSequence,
+  })
+  return direct ? { source, compiled, limits, direct } : { source, compiled, limits }
 }
 
 /** JSONata calls the function bound to this after every evaluation step, with the step's result. */
@@ -222,10 +232,14 @@ function functionsOf(data: unknown): ExpressionFunctions | undefined {
 
 async function evaluate(expression: Expression, data: unknown): Promise<unknown> {
   let value: unknown
-  const plain = expression.path && readPlainPath(data, expression.path, expression.limits.maxResultBytes)
   const functions = functionsOf(data)
+  const direct = expression.path
+    ? readPlainPath(data, expression.path, expression.limits.maxResultBytes)
+    : expression.direct
+      ? expression.direct(data, functions)
+      : EVALUATE
   try {
-    if (expression.path && plain !== EVALUATE) value = normalise(plain)
+    if (direct !== EVALUATE) value = normalise(direct)
     else value = normalise(await inTurn(() => expression.compiled.evaluate(data, functions)))
   } catch (error) {
     throw (
