@@ -495,13 +495,31 @@ export class Engine {
    * How a run ended, waiting up to `ms`: from memory when it ends in this process (its checkpoint is
    * durable by then), else as stored. What a webhook with `respond: onComplete` answers.
    */
-  async awaitOutcome(id: string, ms: number): Promise<Pick<RunView, 'status' | 'output' | 'error'>> {
+  /**
+   * Starts a run from outside as `startRun` does, and waits up to `ms` for its end: `outcome` is its
+   * end once stored, or its stored view after `ms`. Waiting from before the run exists, no read is
+   * needed for a run that ends meanwhile (a webhook answered on completion).
+   */
+  async startAwaitingEnd(
+    workflowId: string,
+    input: unknown,
+    options: StartOptions,
+    ms: number,
+  ): Promise<{ id: string; outcome: Promise<Pick<RunView, 'status' | 'output' | 'error'>> }> {
+    const id = randomUUID()
     const wait = this.endWaiters.wait(id, ms)
-    const stored = await this.storedEnd(id, wait, () => readOutcome(this.reads, id))
-    if (stored) return stored
-    const ended = await wait.promise
-    if (!ended) return readOutcome(this.reads, id)
-    return { status: ended.status, output: ended.output ?? null, error: ended.error ?? null }
+    try {
+      await this.starts.start(workflowId, input, options, id)
+    } catch (error) {
+      wait.cancel()
+      throw error
+    }
+    const outcome = wait.promise.then((ended) =>
+      ended
+        ? { status: ended.status, output: ended.output ?? null, error: ended.error ?? null }
+        : readOutcome(this.reads, id),
+    )
+    return { id, outcome }
   }
 
   /**

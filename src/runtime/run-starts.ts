@@ -54,15 +54,20 @@ export interface StartHost {
 export class RunStarts {
   constructor(private readonly host: StartHost) {}
 
-  /** Starts a run: resolves once its row and its first steps are durable, before any step runs. */
+  /**
+   * Starts a run: resolves once its row and its first steps are durable, before any step runs.
+   * `fresh`: a new random id the caller chose (to wait for the run's end before it can end), which
+   * no run can have.
+   */
   async start(
     workflowId: string,
     input: unknown,
     options: StartOptions = {},
+    fresh?: string,
   ): Promise<{ id: string; status: RunState['status'] }> {
     const host = this.host
     host.checkAccepting()
-    const id = options.id ?? randomUUID()
+    const id = options.id ?? fresh ?? randomUUID()
     // a chosen id is looked up: the first steps of a run being inserted run before its row is
     // durable, and their rows must never meet a stored run of that id that this process holds
     if (host.holds(id) || (options.id !== undefined && (await host.stored(id)))) throw new RunExistsError(id)

@@ -61,15 +61,20 @@ export function hookRoutes(engine: Engine, routes: WebhookRoutes): Hono {
         'CONFLICT',
         `webhook-id '${replay.id}' was taken already: a replayed request starts nothing`,
       )
-    const { id } = await engine
-      .startRun(route.workflowId, input, { unlessPaused: true })
-      .catch(async (error: unknown) => {
-        // not taken after all: the sender may send the same message again
-        if (replay) await routes.ids.forget(route.workflowId, replay.id).catch(() => {})
-        throw error
-      })
-    if (route.respond === 'immediately') return c.json({ id }, 202)
-    const run = await engine.awaitOutcome(id, ON_COMPLETE_WAIT_MS)
+    const notTaken = async (error: unknown): Promise<never> => {
+      // not taken after all: the sender may send the same message again
+      if (replay) await routes.ids.forget(route.workflowId, replay.id).catch(() => {})
+      throw error
+    }
+    const options = { unlessPaused: true }
+    if (route.respond === 'immediately') {
+      const { id } = await engine.startRun(route.workflowId, input, options).catch(notTaken)
+      return c.json({ id }, 202)
+    }
+    const { id, outcome } = await engine
+      .startAwaitingEnd(route.workflowId, input, options, ON_COMPLETE_WAIT_MS)
+      .catch(notTaken)
+    const run = await outcome
     if (run.status === 'succeeded') return c.json(run.output as object, 200)
     // the request was taken and the run ended by its own logic: not a fault of the server (5xx)
     if (run.status === 'failed' || run.status === 'cancelled') {
