@@ -492,10 +492,6 @@ export class Engine {
   }
 
   /**
-   * How a run ended, waiting up to `ms`: from memory when it ends in this process (its checkpoint is
-   * durable by then), else as stored. What a webhook with `respond: onComplete` answers.
-   */
-  /**
    * Starts a run from outside as `startRun` does, and waits up to `ms` for its end: `outcome` is its
    * end once stored, or its stored view after `ms`. Waiting from before the run exists, no read is
    * needed for a run that ends meanwhile (a webhook answered on completion).

@@ -76,13 +76,13 @@ function workflowRow(row: WorkflowColumns): WorkflowRow {
   }
 }
 
+/**
+ * Writes go through knex, not the ORM's unit of work: the ORM's flushes and transactions run in
+ * an AsyncLocalStorage, and once one has, every promise of the process pays for its hook (an
+ * await cost about six times as much afterwards). `reads`: the hot read of a run start (its
+ * workflow's current version) goes outside knex.
+ */
 export class WorkflowStore {
-  /**
-   * Writes go through knex, not the ORM's unit of work: the ORM's flushes and transactions run in
-   * an AsyncLocalStorage, and once one has, every promise of the process pays for its hook (an
-   * await cost about six times as much afterwards). `reads`: the hot read of a run start (its
-   * workflow's current version) goes outside knex.
-   */
   /**
    * The current versions this process knows without a read (what a child run starts with). On
    * PostgreSQL only while other processes' changes are heard: the engine listens for them on
