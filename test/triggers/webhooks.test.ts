@@ -1,6 +1,7 @@
 // Webhook triggers over real HTTP against a `piecework serve` child: what a request starts, how it is
 // answered, signatures, methods, and how routing follows create, update, delete and the folder.
 import { createHmac } from 'node:crypto'
+import { request as httpRequest } from 'node:http'
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
 import { TEST_DB } from '../helpers/db.js'
 import { createWorkflow, getJson, type Step } from '../http/api-client.js'
@@ -22,6 +23,21 @@ function webhook(
     steps: steps ?? [{ id: 'echo', uses: 'data.set', with: { value: '{{ input }}' } }],
     ...extra,
   }
+}
+
+/** A POST with headers exactly as given (names, case, repeats) and the body in these chunks. */
+function rawRequest(base: string, path: string, headers: string[], chunks: string[]) {
+  return new Promise<{ status: number; text: string }>((resolve, reject) => {
+    const req = httpRequest(`${base}${path}`, { method: 'POST', headers }, (res) => {
+      let text = ''
+      res.setEncoding('utf8')
+      res.on('data', (chunk) => (text += chunk))
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, text }))
+    })
+    req.on('error', reject)
+    for (const chunk of chunks) req.write(chunk)
+    req.end()
+  })
 }
 
 const hmac = (secret: string, body: string) => createHmac('sha256', secret).update(body).digest('hex')
@@ -129,6 +145,45 @@ describe(`webhook answers (${TEST_DB})`, () => {
     const run = await getJson<RunBody>(server, `/api/v1/runs/${body.runId}`)
     expect(run).toMatchObject({ workflowId: 'hook-fails', status: 'failed' })
     expect(run.error).toMatchObject({ code: body.error.code, message: body.error.message })
+  })
+
+  it('gives the run the headers as sent (lower case, repeated values joined, signatures hidden) and the body whether its length is declared or chunked', async () => {
+    await createWorkflow(server, webhook('hook-raw', { path: 'raw', respond: 'onComplete' }))
+    const body = JSON.stringify({ order: 7, note: 'é'.repeat(3) })
+    const cases: [string, string[], string[]][] = [
+      // [what, raw headers as sent, chunks of the body]
+      ['a declared length', ['Content-Length', String(Buffer.byteLength(body))], [body]],
+      ['a chunked body', ['Transfer-Encoding', 'chunked'], [body.slice(0, 5), body.slice(5)]],
+    ]
+    for (const [what, framing, chunks] of cases) {
+      const answer = await rawRequest(
+        server.url,
+        '/hooks/raw',
+        [
+          'Host',
+          new URL(server.url).host,
+          'X-Dup',
+          'a',
+          'Content-Type',
+          'application/json',
+          'x-dup',
+          'b',
+          'Authorization',
+          'Bearer hidden',
+          'X-Piecework-Signature',
+          'sha256=00',
+          ...framing,
+        ],
+        chunks,
+      )
+      expect(answer.status, `${what}: ${answer.text}`).toBe(200)
+      const input = JSON.parse(answer.text) as { headers: Record<string, string>; body: unknown }
+      expect(input.body, what).toEqual(JSON.parse(body))
+      expect(input.headers, what).toMatchObject({ 'x-dup': 'a, b', 'content-type': 'application/json' })
+      expect(Object.keys(input.headers), what).toEqual(Object.keys(input.headers).sort())
+      expect(Object.keys(input.headers), what).not.toContain('authorization')
+      expect(Object.keys(input.headers), what).not.toContain('x-piecework-signature')
+    }
   })
 
   it('takes a GET trigger with its query and no body', async () => {

@@ -4,6 +4,7 @@ import { checkValueLimits } from '../../definition/value-limits.js'
 import type { Engine } from '../../runtime/engine.js'
 import { checkSignature, type WebhookRoutes } from '../../triggers/webhooks.js'
 import { HttpError } from '../errors.js'
+import { requestBody, requestHeaders } from '../node-request.js'
 
 /** Headers kept out of the run's input: credentials, not data. */
 const HIDDEN_HEADERS = new Set(['authorization', 'x-piecework-signature', 'webhook-signature'])
@@ -11,9 +12,11 @@ const HIDDEN_HEADERS = new Set(['authorization', 'x-piecework-signature', 'webho
 /** How long `respond: onComplete` waits for the run before answering 202 with its id. */
 const ON_COMPLETE_WAIT_MS = 5 * 60_000
 
+const UTF8 = new TextDecoder()
+
 function parseBody(raw: Uint8Array, type: string): unknown {
   if (raw.byteLength === 0) return null
-  const text = new TextDecoder().decode(raw)
+  const text = UTF8.decode(raw)
   if (/\bjson\b/.test(type)) {
     try {
       return JSON.parse(text)
@@ -40,15 +43,13 @@ export function hookRoutes(engine: Engine, routes: WebhookRoutes): Hono {
         `/hooks/${route.path} takes ${route.method}, not ${c.req.method}`,
       )
     }
-    const raw = new Uint8Array(await c.req.arrayBuffer())
+    const raw = await requestBody(c)
     const now = Date.now()
     const signed = route.secret
       ? checkSignature(route.secret, raw, (name) => c.req.header(name), now, routes.toleranceMs)
       : { ok: true as const }
     if (!signed.ok) throw new HttpError('UNAUTHORIZED', signed.reason)
-    const headers = Object.fromEntries(
-      Object.entries(c.req.header()).filter(([name]) => !HIDDEN_HEADERS.has(name)),
-    )
+    const headers = requestHeaders(c, HIDDEN_HEADERS)
     const query = c.req.query()
     const body = parseBody(raw, c.req.header('content-type') ?? '')
     // the run's input: nested at most 100 deep and free of NUL, as every body the API takes
