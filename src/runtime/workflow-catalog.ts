@@ -73,15 +73,15 @@ export class WorkflowCatalog {
   }
 
   /**
-   * A version of a workflow, compiled; without one, the current version, read on every run start
-   * (another process may have stored a newer one), and whether the workflow is paused now.
+   * A version of a workflow, compiled; without one, the current version and whether the workflow
+   * is paused now (read on every run start where another process may have changed them).
    */
   async version(
     id: string,
     version?: number,
   ): Promise<{ workflow: CompiledWorkflow; version: number; paused?: boolean }> {
     if (version !== undefined) return this.compiledVersion(id, version)
-    const current = await this.store.currentVersion(id)
+    const current = await this.store.startingVersion(id)
     return { ...(await this.compiledVersion(id, current.version)), paused: current.paused }
   }
 

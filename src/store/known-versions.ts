@@ -1,12 +1,12 @@
-// The current version of each workflow as this process knows it without a read: what a child run
-// starts with. Known only while every change can be heard: on SQLite always (one process per file,
+// The current version of each workflow (and whether it is paused) as this process knows it without
+// a read: what a child run starts with, and on SQLite every run. Known only while every change can be heard: on SQLite always (one process per file,
 // and its deploys go through here); on PostgreSQL while the connection that listens for other
 // processes' deploys is open (a version read while it was away, or while a change went by, is not
 // kept), and for at most `ttlMs` even then, in case a notice was lost without the connection
 // noticing. A read that began before a change is never kept after it.
 
-export class KnownVersions {
-  private readonly known = new Map<string, { version: number; at: number }>()
+export class KnownVersions<T> {
+  private readonly known = new Map<string, { value: T; at: number }>()
   /** Moves on with every change heard and every gap in hearing them: a read from before is stale. */
   private generation = 0
 
@@ -18,10 +18,10 @@ export class KnownVersions {
   ) {}
 
   /** The known current version, if it is known. */
-  get(id: string): number | undefined {
+  get(id: string): T | undefined {
     const entry = this.known.get(id)
     if (!entry) return undefined
-    if (this.now() - entry.at < this.ttlMs) return entry.version
+    if (this.now() - entry.at < this.ttlMs) return entry.value
     this.known.delete(id)
     return undefined
   }
@@ -32,11 +32,11 @@ export class KnownVersions {
   }
 
   /** Keeps a version read since `token`, unless something changed meanwhile or changes go unheard. */
-  fill(id: string, version: number, token: number): void {
-    if (this.live && token === this.generation) this.known.set(id, { version, at: this.now() })
+  fill(id: string, value: T, token: number): void {
+    if (this.live && token === this.generation) this.known.set(id, { value, at: this.now() })
   }
 
-  /** A workflow was deployed or deleted (here, or heard of from elsewhere). */
+  /** A workflow was deployed, paused, resumed or deleted (here, or heard of from elsewhere). */
   changed(id: string): void {
     this.generation++
     this.known.delete(id)

@@ -42,6 +42,12 @@ export interface SaveResult {
   created: boolean
 }
 
+/** A live workflow's current version, and whether it is paused. */
+export interface CurrentVersion {
+  version: number
+  paused: boolean
+}
+
 const CURRENT_VERSION = 'select current_version, paused_at from workflows where id = ? and deleted_at is null'
 const PAUSED = 'select paused_at from workflows where id = ? and deleted_at is null'
 const CURRENT_VERSIONS =
@@ -84,11 +90,12 @@ function workflowRow(row: WorkflowColumns): WorkflowRow {
  */
 export class WorkflowStore {
   /**
-   * The current versions this process knows without a read (what a child run starts with). On
-   * PostgreSQL only while other processes' changes are heard: the engine listens for them on
-   * WORKFLOW_CHANGED_CHANNEL and tells this of each notice and of each gap in hearing them.
+   * The current versions (and pauses) this process knows without a read: what a child run starts
+   * with, and on SQLite every run. On PostgreSQL only while other processes' changes are heard: the
+   * engine listens for them on WORKFLOW_CHANGED_CHANNEL and tells this of each notice and of each
+   * gap in hearing them.
    */
-  readonly known: KnownVersions
+  readonly known: KnownVersions<CurrentVersion>
 
   constructor(
     private readonly knex: Knex,
@@ -151,12 +158,26 @@ export class WorkflowStore {
 
   /** The current version as this process knows it, read (and then known) when it does not. */
   async knownCurrentVersion(id: string): Promise<number> {
+    return (await this.knownCurrent(id)).version
+  }
+
+  /**
+   * The current version, and whether the workflow is paused, for a run started from outside. On
+   * SQLite as this process knows it (one process per file: every change goes through this one); on
+   * PostgreSQL read, so that a start follows a deploy or a pause that another process has just
+   * committed, and not only once its notice arrives.
+   */
+  startingVersion(id: string): Promise<CurrentVersion> {
+    return this.shared ? this.currentVersion(id) : this.knownCurrent(id)
+  }
+
+  private async knownCurrent(id: string): Promise<CurrentVersion> {
     const known = this.known.get(id)
     if (known !== undefined) return known
     const token = this.known.token()
-    const { version } = await this.currentVersion(id)
-    this.known.fill(id, version, token)
-    return version
+    const current = await this.currentVersion(id)
+    this.known.fill(id, current, token)
+    return current
   }
 
   /** A change of a workflow's current version, told to the other processes by the transaction making it. */
@@ -166,7 +187,7 @@ export class WorkflowStore {
   }
 
   /** One lean query: the hot path of starting a run asks it every time (and whether it is paused). */
-  async currentVersion(id: string): Promise<{ version: number; paused: boolean }> {
+  async currentVersion(id: string): Promise<CurrentVersion> {
     const row = await this.reads.first<{ current_version: number | string; paused_at: unknown }>(
       CURRENT_VERSION,
       [id],
@@ -214,10 +235,15 @@ export class WorkflowStore {
 
   /** Pauses (its triggers stop) or resumes a live workflow; pausing a paused one keeps its time. */
   async setPaused(id: string, paused: boolean, now = Date.now()): Promise<void> {
-    const changed = await this.knex('workflows')
-      .where({ id, deleted_at: null })
-      .update({ paused_at: paused ? this.knex.raw('coalesce(paused_at, ?)', [now]) : null })
-    if (changed === 0) throw new NotFoundError(`workflow '${id}' does not exist`)
+    await this.knex.transaction(async (trx) => {
+      const changed = await trx('workflows')
+        .where({ id, deleted_at: null })
+        .update({ paused_at: paused ? trx.raw('coalesce(paused_at, ?)', [now]) : null })
+      if (changed === 0) throw new NotFoundError(`workflow '${id}' does not exist`)
+      await this.tellOthers(trx, id)
+    })
+    // known again only after the change is committed
+    this.known.changed(id)
   }
 
   /** Whether a live workflow is paused, in one lean query: asked before every start by a trigger. */

@@ -120,7 +120,7 @@ describe('KnownVersions', () => {
 
   it.each(cases)('%s', (_what, heard, events, expected) => {
     let now = 0
-    const known = new KnownVersions(heard, TTL, () => now)
+    const known = new KnownVersions<number>(heard, TTL, () => now)
     const tokens = new Map<string, number>()
     for (const event of events) {
       if (event[0] === 'begin') tokens.set(event[1], known.token())
