@@ -34,16 +34,26 @@ function load(target, seconds) {
   })
 }
 
-/** `count` requests one at a time, each with an order of its own and its own answer checked. */
-async function sequential(target, count) {
-  const times = []
-  let bad = 0
-  for (let i = 0; i < count; i++) {
-    const res = await request(`${target.url}${PATH}`, { method: 'POST', json: { order: i } })
-    if (res.status !== 200 || res.text !== JSON.stringify(realisticAnswer(i))) bad++
-    times.push(res.ms)
+/** Requests of one server at a time in a block: `count` in all, to each server in turn. */
+const BLOCK = 20
+
+/**
+ * `count` requests one at a time to each server, each with an order of its own and its own answer
+ * checked: BLOCK to one server, then BLOCK to the next, and round again, so that a drift of the
+ * machine's speed within the repetition weighs on every server alike.
+ */
+async function sequential(targets, count) {
+  const runs = targets.map(() => ({ times: [], bad: 0 }))
+  for (let from = 0; from < count; from += BLOCK) {
+    for (const [t, target] of targets.entries()) {
+      for (let i = from; i < Math.min(count, from + BLOCK); i++) {
+        const res = await request(`${target.url}${PATH}`, { method: 'POST', json: { order: i } })
+        if (res.status !== 200 || res.text !== JSON.stringify(realisticAnswer(i))) runs[t].bad++
+        runs[t].times.push(res.ms)
+      }
+    }
   }
-  return { count, p50: median(times), p99: percentile(times, 99), bad }
+  return runs.map(({ times, bad }) => ({ count, p50: median(times), p99: percentile(times, 99), bad }))
 }
 
 /** Runs per commit of the durable limit between two of its `stats()`. */
@@ -60,17 +70,18 @@ const wrong = (r) => (r.bad ?? 0) + (r.mismatches ?? 0) + (r.errors ?? 0)
 const wrongAnswers = (r) => [...r.warm, ...r.loads, ...r.singles].reduce((n, x) => n + wrong(x), 0)
 
 /**
- * Each repetition loads the three servers one after the other, then times each one request at a
- * time: a drift of the machine's speed weighs on the three alike, and each ratio pairs figures of
- * the same repetition.
+ * Each repetition loads the three servers one after the other, then times them one request at a
+ * time, in turns of BLOCK requests: a drift of the machine's speed weighs on the three alike, and
+ * each ratio pairs figures of the same repetition.
  */
 async function measureAll(targets, { quick, reps }) {
   const seconds = quick ? 2 : 10
-  const count = quick ? 50 : 300
+  const count = quick ? 60 : 600
   const results = new Map(targets.map((t) => [t.key, { warm: [], loads: [], singles: [] }]))
   // warm-up: workers, JIT, statements (quick mode saves the load generator's start-up)
-  for (const target of targets)
-    results.get(target.key).warm.push(quick ? await sequential(target, 30) : await load(target, 1))
+  if (quick)
+    for (const [t, r] of (await sequential(targets, 40)).entries()) results.get(targets[t].key).warm.push(r)
+  else for (const target of targets) results.get(target.key).warm.push(await load(target, 1))
   for (let rep = 0; rep < reps; rep++) {
     for (const target of targets) {
       const before = await target.stats?.()
@@ -81,10 +92,12 @@ async function measureAll(targets, { quick, reps }) {
         `${target.label} rep ${rep + 1}/${reps}, ${CONNECTIONS} conns: ${r.rps.toFixed(0)} req/s, p99 ${r.p99} ms, non-2xx ${r.non2xx}, errors ${r.errors}, wrong bodies ${r.mismatches}${r.runsPerCommit ? `, ${r.runsPerCommit.toFixed(1)} runs a commit` : ''}`,
       )
     }
-    for (const target of targets) {
-      // the load has warmed the rest
-      results.get(target.key).warm.push(await sequential(target, 10))
-      const r = await sequential(target, count)
+    // the load has warmed the rest
+    const warm = await sequential(targets, BLOCK)
+    const singles = await sequential(targets, count)
+    for (const [t, target] of targets.entries()) {
+      const r = singles[t]
+      results.get(target.key).warm.push(warm[t])
       results.get(target.key).singles.push(r)
       log(
         `${target.label} rep ${rep + 1}/${reps}, 1 conn: p50 ${r.p50.toFixed(2)} ms, p99 ${r.p99.toFixed(2)} ms, bad answers ${r.bad}`,
@@ -128,8 +141,8 @@ function singleRow(r, name) {
     unit: 'ms',
     target: null,
     samples: r.singles.map((s) => s.p50),
-    notes: `${r.singles[0].count} sequential requests a rep; p99 ${median(r.singles.map((s) => s.p99)).toFixed(1)} ms`,
-    how: 'client-side time of each request (node:http, keep-alive), one at a time, each with an order of its own and its answer checked',
+    notes: `${r.singles[0].count} sequential requests a rep, in turns of ${BLOCK} with the other servers; p99 ${median(r.singles.map((s) => s.p99)).toFixed(1)} ms`,
+    how: `client-side time of each request (node:http, keep-alive), one at a time, each with an order of its own and its answer checked; the three servers in turns of ${BLOCK} requests`,
     extra: r.singles,
   }
 }
