@@ -8,6 +8,7 @@ import { PACKAGE_VERSION } from '../version.js'
 import { apiKeyAuth } from './auth.js'
 import { errorBody, handleError } from './errors.js'
 import { engineMetrics } from './metrics.js'
+import { declaredLength } from './node-request.js'
 import { refuseNul } from './refuse-nul.js'
 import { hookRoutes } from './routes/hooks.js'
 import { runRoutes } from './routes/runs.js'
@@ -50,10 +51,8 @@ function limitBody(max: number): MiddlewareHandler {
   const streamed = bodyLimit({ maxSize: max, onError: tooLarge })
   return (c, next) => {
     if (c.req.method === 'GET' || c.req.method === 'HEAD') return next()
-    const length = c.req.header('content-length')
-    if (length !== undefined && c.req.header('transfer-encoding') === undefined) {
-      return Number(length) > max ? Promise.resolve(tooLarge(c)) : next()
-    }
+    const length = declaredLength(c)
+    if (length !== undefined) return length > max ? Promise.resolve(tooLarge(c)) : next()
     return streamed(c, next)
   }
 }

@@ -30,11 +30,18 @@ export function requestHeaders(c: Context, omit: ReadonlySet<string>): Record<st
   return Object.fromEntries([...joined].sort(([a], [b]) => (a < b ? -1 : 1)))
 }
 
+/** The body's length as the request declares it (Content-Length, not chunked); undefined if it does not. */
+export function declaredLength(c: Context): number | undefined {
+  const incoming = incomingOf(c)
+  const header = incoming ? (name: string) => incoming.headers[name] : (name: string) => c.req.header(name)
+  const length = header('content-length')
+  return length === undefined || header('transfer-encoding') !== undefined ? undefined : Number(length)
+}
+
 /** The request's body. */
 export function requestBody(c: Context): Promise<Uint8Array> {
   const incoming = incomingOf(c)
-  const declared = incoming?.headers['content-length'] !== undefined && !incoming.headers['transfer-encoding']
-  if (!incoming || !declared || incoming.readableDidRead)
+  if (!incoming || declaredLength(c) === undefined || incoming.readableDidRead)
     return c.req.arrayBuffer().then((buffer) => new Uint8Array(buffer))
   return new Promise((resolve, reject) => {
     const chunks: Buffer[] = []
