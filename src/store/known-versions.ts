@@ -1,9 +1,10 @@
 // The current version of each workflow (and whether it is paused) as this process knows it without
-// a read: what a child run starts with, and on SQLite every run. Known only while every change can be heard: on SQLite always (one process per file,
-// and its deploys go through here); on PostgreSQL while the connection that listens for other
-// processes' deploys is open (a version read while it was away, or while a change went by, is not
-// kept), and for at most `ttlMs` even then, in case a notice was lost without the connection
-// noticing. A read that began before a change is never kept after it.
+// a read: what a child run starts with, and on SQLite every run. Known only while every change can
+// be heard: on SQLite always (one process per file, and its deploys, pauses and deletes go through
+// here); on PostgreSQL while the connection that listens for other processes' changes is open (a
+// version read while it was away, or while a change went by, is not kept), and for at most `ttlMs`
+// even then, in case a notice was lost without the connection noticing. A read that began before a
+// change is never kept after it.
 
 export class KnownVersions<T> {
   private readonly known = new Map<string, { value: T; at: number }>()
@@ -17,7 +18,7 @@ export class KnownVersions<T> {
     private readonly now: () => number = Date.now,
   ) {}
 
-  /** The known current version, if it is known. */
+  /** What is known of the workflow's current version, if anything is. */
   get(id: string): T | undefined {
     const entry = this.known.get(id)
     if (!entry) return undefined
@@ -31,7 +32,7 @@ export class KnownVersions<T> {
     return this.generation
   }
 
-  /** Keeps a version read since `token`, unless something changed meanwhile or changes go unheard. */
+  /** Keeps what was read since `token`, unless something changed meanwhile or changes go unheard. */
   fill(id: string, value: T, token: number): void {
     if (this.live && token === this.generation) this.known.set(id, { value, at: this.now() })
   }
