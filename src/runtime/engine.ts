@@ -37,7 +37,7 @@ import { RunChanges } from './run-changes.js'
 import { RunRecovery } from './run-recovery.js'
 import { RunStarts, type StartOptions } from './run-starts.js'
 import { RunTakes } from './run-takes.js'
-import { RunWaiters } from './run-waiters.js'
+import { type EndWait, RunWaiters } from './run-waiters.js'
 import { type DeployResult, WorkflowCatalog } from './workflow-catalog.js'
 
 export type { DeployResult } from './workflow-catalog.js'
@@ -502,14 +502,7 @@ export class Engine {
     options: StartOptions,
     ms: number,
   ): Promise<{ id: string; outcome: Promise<Pick<RunView, 'status' | 'output' | 'error'>> }> {
-    const id = randomUUID()
-    const wait = this.endWaiters.wait(id, ms)
-    try {
-      await this.starts.start(workflowId, input, options, id)
-    } catch (error) {
-      wait.cancel()
-      throw error
-    }
+    const { id, wait } = await this.startWaiting(workflowId, input, options, ms)
     const outcome = wait.promise.then((ended) =>
       ended
         ? { status: ended.status, output: ended.output ?? null, error: ended.error ?? null }
@@ -519,23 +512,25 @@ export class Engine {
   }
 
   /**
-   * The stored view of a run that is not in memory here and has ended (a run of pure steps ends in
-   * the commit that stores it), `wait` then cancelled; undefined while it is still to end here or
-   * elsewhere (if it ended only in memory, its end is on its way, and `wait` hears of it once stored).
+   * Starts a run from outside with a waiter for its end (up to `ms`) told from before the run
+   * exists, its id chosen first: a run that ends in the commit that stores it (a line of pure
+   * steps) is heard of without a read.
    */
-  private async storedEnd<View extends { status: string }>(
-    id: string,
-    wait: { cancel(): void },
-    read: () => Promise<View>,
-  ): Promise<View | undefined> {
-    if (this.supervisors.has(id)) return undefined
-    const stored = await read().catch((error: unknown) => {
+  private async startWaiting(
+    workflowId: string,
+    input: unknown,
+    options: StartOptions,
+    ms: number,
+  ): Promise<{ id: string; wait: EndWait }> {
+    const id = randomUUID()
+    const wait = this.endWaiters.wait(id, ms)
+    try {
+      await this.starts.start(workflowId, input, options, id)
+    } catch (error) {
       wait.cancel()
       throw error
-    })
-    if (!RUN_ENDED.has(stored.status as RunState['status'])) return undefined
-    wait.cancel()
-    return stored
+    }
+    return { id, wait }
   }
 
   /** Whether this process holds the run in memory now (its supervisor runs it here). */
@@ -588,10 +583,8 @@ export class Engine {
     if (workflow.trigger.kind !== 'manual' && workflow.trigger.kind !== 'webhook') {
       throw new ValidationError(`workflow '${workflow.id}' has a ${workflow.trigger.kind} trigger`)
     }
-    const { id } = await this.startRun(workflow.id, input, { version })
-    const wait = this.endWaiters.wait(id, 2 ** 31 - 1)
-    const stored = await this.storedEnd(id, wait, () => this.getRun(id))
-    if (stored) return stored
+    const { id, wait } = await this.startWaiting(workflow.id, input, { version }, 2 ** 31 - 1)
+    // a signal to a run that has ended already is refused (it starts nothing)
     for (const { name, data } of signals) await this.signal(id, name, data).catch(() => {})
     // a run left waiting for signals that nobody here can send ends the wait for it: it is shown as it is
     const stalled = new Promise<void>((resolve) => {
